@@ -1,0 +1,33 @@
+/**
+ * The fan-out contract between processes. A publisher puts each stored event on the bus once;
+ * every server process whose clients follow the task gets it. Delivery is at-most-once and
+ * may reorder across processes: the hub puts events back in `seq` order and fills any gap
+ * from storage, so a bus never needs its own history.
+ */
+import type { TaskEventType } from '../../shared/protocol.js';
+
+/** One stored event on its way to subscribers. */
+export interface BusMessage {
+  readonly taskId: string;
+  readonly seq: number;
+  readonly type: TaskEventType;
+  /** The serialised wire message, built once by the publisher and sent to sockets as is. */
+  readonly frame: string;
+}
+
+export interface Bus {
+  /** Delivers the message to every process subscribed to its task, this one included. */
+  publish(message: BusMessage): Promise<void>;
+  /** Starts delivering the task's messages to the listener; resolves once delivery is live. */
+  subscribe(taskId: string): Promise<void>;
+  /** Stops delivering the task's messages to this process. */
+  unsubscribe(taskId: string): Promise<void>;
+  /** Sets the one listener that receives every message of the subscribed tasks. */
+  onMessage(listener: (message: BusMessage) => void): void;
+  /**
+   * Sets a listener called when messages may have been lost (the bus reconnected): the hub
+   * then catches every subscription up from storage by `seq`.
+   */
+  onResync(listener: () => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+/**
+ * The one file that imports `ws`: attaches to the host's `http.Server` 'upgrade' event,
+ * authenticates the upgrade, adapts `ws` sockets to `ServerSocket`, and drops peers that stop
+ * answering protocol pings.
+ */
+import { type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
+import { LIMITS } from '../shared/protocol.js';
+import { type AuthHooks, authRequestFromNode } from './auth.js';
+import type { Hub } from './hub.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { Logger } from './types.js';
+
+export interface AttachDeps {
+  readonly hub: Hub;
+  readonly auth: AuthHooks;
+  readonly logger: Logger;
+  readonly options: ResolvedServerOptions;
+}
+
+export interface Attachment {
+  /** Stops taking upgrades, closes every socket with 1001, and waits (bounded) for them. */
+  close(): Promise<void>;
+}
+
+/** How long `close()` waits for clients to finish the close handshake before cutting them. */
+const CLOSE_GRACE_MS = 1_000;
+
+export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Attachment {
+  const { hub, auth, logger, options } = deps;
+  const paths = new Set([options.path, `${options.path}/reconnect`]);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxFrameBytes, perMessageDeflate: false });
+  const awaitingPong = new Set<WebSocket>();
+  let closing = false;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!paths.has(pathname)) {
+      // Another listener (a second ws server, Vite's HMR) may own this path; if none does, refuse.
+      if (httpServer.listenerCount('upgrade') === 1) refuse(socket, 'NOT_FOUND', 'No WebSocket endpoint at this path.');
+      return;
+    }
+    if (closing) return refuse(socket, 'CLOSED', 'The server is shutting down.');
+    void upgrade(req, socket, head);
+  };
+
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const request = authRequestFromNode(req, 'websocket');
+    const identity = await auth.authenticate(request);
+    if (identity === null) return refuse(socket, 'UNAUTHENTICATED', 'Authentication failed.');
+    const oldClientId = request.url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
+    let session = null;
+    try {
+      session = await hub.findSession(oldClientId);
+    } catch (error) {
+      logger.error({ err: error }, 'session lookup failed; the client gets a new session');
+    }
+    if (socket.destroyed || closing) return;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = hub.open(
+        {
+          send: (data) => ws.send(data),
+          close: (code, reason) => ws.close(code, reason),
+          get bufferedAmount() {
+            return ws.bufferedAmount;
+          },
+        },
+        {
+          identity,
+          oldClientId,
+          session,
+          batch: request.url.searchParams.get('batch') === '1',
+          ip: request.ip,
+          userAgent: req.headers['user-agent'] ?? '',
+        },
+      );
+      ws.on('message', (data) => hub.receive(connection, data.toString()));
+      ws.on('pong', () => awaitingPong.delete(ws));
+      ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket error'));
+      ws.on('close', () => {
+        awaitingPong.delete(ws);
+        hub.closed(connection);
+      });
+    });
+  };
+
+  httpServer.on('upgrade', onUpgrade);
+
+  const heartbeat =
+    options.heartbeat.intervalMs > 0
+      ? setInterval(() => {
+          for (const ws of wss.clients) {
+            if (awaitingPong.has(ws)) {
+              ws.terminate();
+              continue;
+            }
+            awaitingPong.add(ws);
+            ws.ping();
+          }
+        }, options.heartbeat.intervalMs).unref()
+      : undefined;
+
+  return {
+    async close() {
+      closing = true;
+      httpServer.off('upgrade', onUpgrade);
+      if (heartbeat !== undefined) clearInterval(heartbeat);
+      await hub.close();
+      await Promise.all([...wss.clients].map((ws) => closedWithin(ws, CLOSE_GRACE_MS)));
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function closedWithin(ws: WebSocket, graceMs: number): Promise<void> {
+  if (ws.readyState === ws.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, graceMs);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Answers an upgrade with a plain HTTP error and a JSON body, then drops the socket. */
+function refuse(socket: Duplex, code: ErrorCode, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: message, code });
+  const status = ERROR_CODE_INFO[code].httpStatus;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

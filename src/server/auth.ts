@@ -1,0 +1,67 @@
+/** Default identity and the normalised request shape the auth hooks receive. */
+import type { IncomingMessage } from 'node:http';
+import { LIMITS } from '../shared/protocol.js';
+import type { Authenticate, AuthRequest, Authorize, Identity, Logger } from './types.js';
+
+/**
+ * The seed's behaviour: `user_id` (default `anonymous`) and `project_id` from the query.
+ * Over-long values are clipped to the seed's column sizes.
+ */
+export const queryIdentity: Authenticate = (request) => ({
+  userId: (request.url.searchParams.get('user_id') || 'anonymous').slice(0, LIMITS.userIdChars),
+  projectId: (request.url.searchParams.get('project_id') ?? '').slice(0, LIMITS.projectIdChars),
+});
+
+/** Builds the `AuthRequest` of a node:http request (an upgrade or a REST call). */
+export function authRequestFromNode(req: IncomingMessage, kind: AuthRequest['kind']): AuthRequest {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else if (value !== undefined) headers.set(name, value);
+  }
+  const host = req.headers.host ?? 'localhost';
+  return { url: new URL(req.url ?? '/', `http://${host}`), headers, ip: req.socket.remoteAddress ?? '', kind };
+}
+
+/** Builds the `AuthRequest` of a WHATWG `Request` (the fetch adapter). */
+export function authRequestFromFetch(request: Request): AuthRequest {
+  return { url: new URL(request.url), headers: request.headers, ip: '', kind: 'http' };
+}
+
+export interface AuthHooks {
+  /** Never throws: a throwing hook is logged and counts as a refusal. */
+  authenticate(request: AuthRequest): Promise<Identity | null>;
+  /** Never throws: a throwing hook is logged and counts as a refusal. */
+  authorize(identity: Identity, taskId: string): Promise<boolean>;
+  /** True when the host supplied `authenticate` (identities are then trusted, not query-given). */
+  readonly custom: boolean;
+}
+
+/** Wraps the host's hooks (or the defaults) so the rest of the server never sees a throw. */
+export function createAuthHooks(
+  authenticate: Authenticate | undefined,
+  authorize: Authorize | undefined,
+  logger: Logger,
+): AuthHooks {
+  const authn = authenticate ?? queryIdentity;
+  return {
+    custom: authenticate !== undefined,
+    async authenticate(request) {
+      try {
+        return (await authn(request)) ?? null;
+      } catch (error) {
+        logger.error({ err: error }, 'authenticate threw; refusing the request');
+        return null;
+      }
+    },
+    async authorize(identity, taskId) {
+      if (authorize === undefined) return true;
+      try {
+        return (await authorize(identity, taskId)) === true;
+      } catch (error) {
+        logger.error({ err: error }, 'authorize threw; refusing access');
+        return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,406 @@
+/**
+ * The hub: live connections, the task -> subscribers index, the bus listener, and the
+ * session resume flow. It talks to sockets only through `ServerSocket` (no `ws` here).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Bus, BusMessage } from '../adapters/bus/types.js';
+import type { SessionRecord, StorageAdapter } from '../adapters/storage/types.js';
+import { decodeClientFrame } from '../shared/decode.js';
+import {
+  clientErrorMessage,
+  connectedMessage,
+  pongMessage,
+  reconnectedMessage,
+  subscribedMessage,
+  unsubscribedMessage,
+} from '../shared/messages.js';
+import type { AuthHooks } from './auth.js';
+import { Connection, type ConnectionInfo, type ServerSocket } from './connection.js';
+import { encodeSnapshot, encodeTaskEvent } from './frames.js';
+import { redactClientId, safeForLog } from './logger.js';
+import type { ResolvedServerOptions } from './options.js';
+import { Subscription, type SubscriptionOwner } from './subscription.js';
+import type { ClientRegistry, ConnectionStats, Logger } from './types.js';
+import { CloseCode } from '../shared/codes.js';
+
+export interface HubDeps {
+  readonly storage: StorageAdapter;
+  readonly bus: Bus;
+  readonly auth: AuthHooks;
+  readonly logger: Logger;
+  readonly options: ResolvedServerOptions;
+  readonly now: () => number;
+}
+
+/** What a new connection asks for, prepared (asynchronously) before the upgrade completes. */
+export interface OpenRequest extends ConnectionInfo {
+  readonly oldClientId: string | undefined;
+  /** The stored session of `oldClientId`, looked up before the upgrade. */
+  readonly session: SessionRecord | null;
+}
+
+interface CatchUpPlan {
+  readonly frames: string[];
+  readonly cursor: number;
+  /** Set when the catch-up started from a `since`: whether every event after it is replayed. */
+  readonly recovered: boolean | undefined;
+}
+
+/** Resume failure reason: unknown, expired and foreign ids look the same from outside. */
+const SESSION_NOT_FOUND = 'SESSION_NOT_FOUND';
+
+/** A new client id: `client-` plus 128 bits from the CSPRNG, base64url. */
+export function newClientId(): string {
+  return `client-${randomBytes(16).toString('base64url')}`;
+}
+
+export class Hub {
+  private readonly connections = new Map<string, Connection>();
+  /** Task -> its local subscriptions and the promise of the bus subscription being live. */
+  private readonly tasks = new Map<string, { subs: Set<Subscription>; ready: Promise<void> }>();
+  private readonly sessionSaves = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly deps: HubDeps) {
+    deps.bus.onMessage((message) => this.fanOut(message));
+    deps.bus.onResync(() => this.resyncAll());
+  }
+
+  /** The stored session to resume, unless that client is still connected here. */
+  async findSession(oldClientId: string | undefined): Promise<SessionRecord | null> {
+    if (oldClientId === undefined || this.connections.has(oldClientId)) return null;
+    return this.deps.storage.getSession(oldClientId, this.deps.now());
+  }
+
+  /** Registers an upgraded socket and greets it (`connected`, or `reconnected` on resume). */
+  open(socket: ServerSocket, request: OpenRequest): Connection {
+    const now = this.deps.now();
+    const { oldClientId, identity } = request;
+    let restored: Readonly<Record<string, number>> | undefined;
+    if (oldClientId !== undefined) {
+      const live = this.connections.get(oldClientId);
+      if (live !== undefined && live.identity.userId === identity.userId) {
+        restored = live.cursors();
+        this.takeOver(live);
+      } else if (live === undefined && request.session?.userId === identity.userId && request.session.expiresAtMs > now) {
+        restored = request.session.subscriptions;
+        void this.deps.storage.deleteSession(oldClientId).catch((error) => this.logStorageError(error, 'deleteSession'));
+      }
+    }
+    const clientId = restored !== undefined && oldClientId !== undefined ? oldClientId : newClientId();
+    const connection = new Connection(clientId, socket, request, now, this.deps.options.limits.maxBufferedBytes, (slow) =>
+      this.kill(slow, CloseCode.SlowConsumer, 'too slow a consumer'),
+    );
+    this.connections.set(clientId, connection);
+
+    const greeting =
+      oldClientId === undefined
+        ? connectedMessage(clientId, now)
+        : reconnectedMessage(clientId, oldClientId, Object.keys(restored ?? {}), now, restored === undefined ? SESSION_NOT_FOUND : undefined);
+    connection.send(JSON.stringify(greeting));
+    for (const [taskId, cursor] of Object.entries(restored ?? {})) this.restoreSubscription(connection, taskId, cursor);
+
+    this.audit(connection, null);
+    const log = { clientId: redactClientId(clientId), userId: safeForLog(identity.userId), projectId: safeForLog(identity.projectId) };
+    if (oldClientId === undefined) this.deps.logger.info(log, 'WebSocket client connected');
+    else if (restored !== undefined) this.deps.logger.info({ ...log, tasks: Object.keys(restored).length }, 'WebSocket client resumed its session');
+    else this.deps.logger.info(log, 'WebSocket client could not resume; new session');
+    return connection;
+  }
+
+  /** Handles one text frame from a client. */
+  receive(connection: Connection, data: string): void {
+    if (connection.closed) return;
+    const now = this.deps.now();
+    connection.lastActiveAtMs = now;
+    for (const decoded of decodeClientFrame(data)) {
+      if (!decoded.ok) {
+        this.sendError(connection, decoded.taskId, decoded.code, decoded.error);
+        continue;
+      }
+      const message = decoded.message;
+      if (!('action' in message)) {
+        connection.send(JSON.stringify(pongMessage(now)));
+        continue;
+      }
+      switch (message.action) {
+        case 'subscribe':
+          void this.subscribe(connection, message.task_id, message.since);
+          break;
+        case 'unsubscribe':
+          this.unsubscribe(connection, message.task_id);
+          break;
+      }
+    }
+  }
+
+  /** The socket closed: forget the connection and keep its session for resume. */
+  closed(connection: Connection): void {
+    void this.finish(connection);
+  }
+
+  /** Closes every connection with 1001 and waits for their sessions to be saved. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const finishing = [...this.connections.values()].map((connection) => {
+      const saved = this.finish(connection);
+      connection.socket.close(CloseCode.GoingAway, 'server going away');
+      return saved;
+    });
+    await Promise.all([...finishing, ...this.sessionSaves]);
+  }
+
+  /** The REST layer's view of the connections. */
+  readonly registry: ClientRegistry = {
+    stats: () => this.stats(),
+    identityOf: (clientId) => this.connections.get(clientId)?.identity,
+    subscribe: async (clientId, taskId) => {
+      const connection = this.connections.get(clientId);
+      if (connection === undefined) return false;
+      await this.subscribe(connection, taskId, undefined);
+      return true;
+    },
+    unsubscribe: async (clientId, taskId) => {
+      const connection = this.connections.get(clientId);
+      if (connection === undefined) return false;
+      this.unsubscribe(connection, taskId);
+      return true;
+    },
+  };
+
+  stats(): ConnectionStats {
+    const byUser: Record<string, number> = {};
+    const byProject: Record<string, number> = {};
+    for (const { identity } of this.connections.values()) {
+      byUser[identity.userId] = (byUser[identity.userId] ?? 0) + 1;
+      if (identity.projectId !== '') byProject[identity.projectId] = (byProject[identity.projectId] ?? 0) + 1;
+    }
+    return { totalClients: this.connections.size, byUser, byProject };
+  }
+
+  // --- subscriptions ------------------------------------------------------------------
+
+  private async subscribe(connection: Connection, taskId: string, since: number | undefined): Promise<void> {
+    const existing = connection.subscriptions.get(taskId);
+    if (existing !== undefined) return this.resubscribe(connection, existing, since);
+    const { maxSubscriptionsPerClient } = this.deps.options.limits;
+    if (connection.subscriptions.size >= maxSubscriptionsPerClient) {
+      return this.sendError(connection, taskId, 'TOO_MANY_SUBSCRIPTIONS', `A client may follow at most ${maxSubscriptionsPerClient} tasks; unsubscribe from one first.`);
+    }
+    if (!(await this.deps.auth.authorize(connection.identity, taskId))) {
+      return this.sendError(connection, taskId, 'FORBIDDEN', `Not allowed to follow task ${JSON.stringify(taskId)}.`);
+    }
+    if (connection.closed) return;
+    // The client may have subscribed again while `authorize` ran.
+    const raced = connection.subscriptions.get(taskId);
+    if (raced !== undefined) return this.resubscribe(connection, raced, since);
+    if (connection.subscriptions.size >= maxSubscriptionsPerClient) {
+      return this.sendError(connection, taskId, 'TOO_MANY_SUBSCRIPTIONS', `A client may follow at most ${maxSubscriptionsPerClient} tasks; unsubscribe from one first.`);
+    }
+    const sub = this.addSubscription(connection, taskId);
+    this.deps.logger.debug({ clientId: connection.clientId, taskId: safeForLog(taskId) }, 'client subscribed to task');
+    await this.whenLive(sub);
+    await this.runCatchUp(connection, sub, since, true);
+  }
+
+  /** Subscribing again: with `since`, replay from there (the client found a gap). */
+  private async resubscribe(connection: Connection, sub: Subscription, since: number | undefined): Promise<void> {
+    if (since === undefined) {
+      connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()])));
+      return;
+    }
+    if (sub.replaying) {
+      sub.rewindTo = Math.min(since, sub.rewindTo ?? since);
+      return;
+    }
+    sub.replaying = true;
+    await this.runCatchUp(connection, sub, since, true);
+  }
+
+  private unsubscribe(connection: Connection, taskId: string): void {
+    const sub = connection.subscriptions.get(taskId);
+    if (sub !== undefined) {
+      connection.subscriptions.delete(taskId);
+      this.removeSubscription(sub);
+    }
+    connection.send(JSON.stringify(unsubscribedMessage(taskId, [...connection.subscriptions.keys()])));
+  }
+
+  private restoreSubscription(connection: Connection, taskId: string, cursor: number): void {
+    const sub = this.addSubscription(connection, taskId);
+    void this.whenLive(sub).then(() => this.runCatchUp(connection, sub, cursor, false));
+  }
+
+  private addSubscription(connection: Connection, taskId: string): Subscription {
+    const owner: SubscriptionOwner = {
+      send: (frame) => connection.send(frame),
+      catchUp: (sub, since) => void this.runCatchUp(connection, sub, since, false),
+    };
+    const sub = new Subscription(taskId, owner, this.deps.options.limits.maxPendingEventsPerSubscription);
+    connection.subscriptions.set(taskId, sub);
+    let task = this.tasks.get(taskId);
+    if (task === undefined) {
+      task = { subs: new Set(), ready: this.deps.bus.subscribe(taskId) };
+      this.tasks.set(taskId, task);
+    }
+    task.subs.add(sub);
+    return sub;
+  }
+
+  /** Resolves once the bus delivers the task's events to this process. */
+  private async whenLive(sub: Subscription): Promise<void> {
+    await this.tasks.get(sub.taskId)?.ready;
+  }
+
+  private removeSubscription(sub: Subscription): void {
+    sub.closed = true;
+    const task = this.tasks.get(sub.taskId);
+    if (task === undefined) return;
+    task.subs.delete(sub);
+    if (task.subs.size === 0) {
+      this.tasks.delete(sub.taskId);
+      void this.deps.bus.unsubscribe(sub.taskId).catch((error) => this.deps.logger.warn({ err: error }, 'bus unsubscribe failed'));
+    }
+  }
+
+  private fanOut(message: BusMessage): void {
+    const task = this.tasks.get(message.taskId);
+    if (task === undefined) return;
+    for (const sub of task.subs) sub.deliver(message);
+  }
+
+  /** The bus may have lost messages: every idle subscription checks storage for newer events. */
+  private resyncAll(): void {
+    for (const connection of this.connections.values()) {
+      for (const sub of connection.subscriptions.values()) {
+        if (sub.replaying) continue;
+        sub.replaying = true;
+        void this.runCatchUp(connection, sub, sub.cursor, false);
+      }
+    }
+  }
+
+  /**
+   * Replays what the subscription missed from storage, then releases the live events held
+   * meanwhile, in order. `reply` sends the `subscribed` answer first.
+   */
+  private async runCatchUp(connection: Connection, sub: Subscription, since: number | undefined, reply: boolean): Promise<void> {
+    let from = since;
+    let answer = reply;
+    try {
+      for (;;) {
+        const plan = await this.planCatchUp(sub.taskId, from);
+        if (sub.closed || connection.closed) return;
+        if (answer || plan.recovered === false) {
+          connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], plan.recovered)));
+        }
+        answer = false;
+        for (const frame of plan.frames) connection.send(frame);
+        sub.cursor = plan.cursor;
+        if (sub.rewindTo !== undefined) {
+          from = sub.rewindTo;
+          sub.rewindTo = undefined;
+          continue;
+        }
+        const pending = sub.takePending();
+        if (pending === undefined) {
+          from = sub.cursor;
+          continue;
+        }
+        sub.replaying = false;
+        for (const message of pending) sub.deliver(message);
+        return;
+      }
+    } catch (error) {
+      this.logStorageError(error, 'catch-up');
+      if (connection.closed || sub.closed) return;
+      connection.subscriptions.delete(sub.taskId);
+      this.removeSubscription(sub);
+      this.sendError(connection, sub.taskId, 'STORAGE_UNAVAILABLE', 'Could not load the task from storage; subscribe again later.');
+    }
+  }
+
+  private async planCatchUp(taskId: string, since: number | undefined): Promise<CatchUpPlan> {
+    const { storage } = this.deps;
+    if (since === undefined) {
+      const snapshot = await storage.getSnapshot(taskId);
+      return { frames: snapshot === null ? [] : [encodeSnapshot(snapshot)], cursor: snapshot?.seq ?? 0, recovered: undefined };
+    }
+    const limit = this.deps.options.limits.maxReplayEvents;
+    const [events, snapshot] = await Promise.all([storage.getHistory(taskId, { afterSeq: since, limit }), storage.getSnapshot(taskId)]);
+    if (snapshot === null || snapshot.seq <= since) return { frames: [], cursor: since, recovered: true };
+    const first = events[0];
+    const last = events.at(-1);
+    if (first === undefined || last === undefined || first.seq !== since + 1 || events.length >= limit) {
+      // Trimmed or too far behind: the latest state instead, and say so.
+      return { frames: [encodeSnapshot(snapshot)], cursor: snapshot.seq, recovered: false };
+    }
+    return { frames: events.map(encodeTaskEvent), cursor: last.seq, recovered: true };
+  }
+
+  // --- connection lifecycle ---------------------------------------------------------------
+
+  /** Another socket resumed this session: hand its position over and close the old socket. */
+  private takeOver(old: Connection): void {
+    old.replaced = true;
+    void this.finish(old);
+    old.socket.close(CloseCode.Normal, 'session resumed by another connection');
+  }
+
+  private kill(connection: Connection, code: number, reason: string): void {
+    if (connection.closed) return;
+    this.deps.logger.warn({ clientId: redactClientId(connection.clientId), code }, `closing connection: ${reason}`);
+    void this.finish(connection);
+    connection.socket.close(code, reason);
+  }
+
+  /** Idempotent: forgets the connection, saves its session, writes the audit record. */
+  private finish(connection: Connection): Promise<void> {
+    if (connection.closed) return Promise.resolve();
+    const now = this.deps.now();
+    const cursors = connection.cursors();
+    connection.closed = true;
+    for (const sub of connection.subscriptions.values()) this.removeSubscription(sub);
+    if (this.connections.get(connection.clientId) === connection) this.connections.delete(connection.clientId);
+    this.audit(connection, now);
+    this.deps.logger.info({ clientId: redactClientId(connection.clientId) }, 'WebSocket client disconnected');
+    if (connection.replaced) return Promise.resolve();
+    const session: SessionRecord = {
+      clientId: connection.clientId,
+      userId: connection.identity.userId,
+      projectId: connection.identity.projectId,
+      subscriptions: cursors,
+      lastActiveAtMs: connection.lastActiveAtMs,
+      expiresAtMs: now + this.deps.options.sessionTtlMs,
+    };
+    const saved = this.deps.storage.saveSession(session).catch((error) => this.logStorageError(error, 'saveSession'));
+    this.sessionSaves.add(saved);
+    void saved.finally(() => this.sessionSaves.delete(saved));
+    return saved;
+  }
+
+  private audit(connection: Connection, disconnectedAtMs: number | null): void {
+    void this.deps.storage
+      .recordConnection({
+        clientId: connection.clientId,
+        userId: connection.identity.userId,
+        projectId: connection.identity.projectId,
+        connectedAtMs: connection.connectedAtMs,
+        disconnectedAtMs,
+        lastActiveAtMs: connection.lastActiveAtMs,
+        messageCount: connection.messageCount,
+        ipAddress: connection.info.ip.slice(0, 50),
+        userAgent: connection.info.userAgent.slice(0, 500),
+      })
+      .catch((error) => this.logStorageError(error, 'recordConnection'));
+  }
+
+  private sendError(connection: Connection, taskId: string, code: string, text: string): void {
+    connection.send(JSON.stringify(clientErrorMessage(taskId, code, text, this.deps.now())));
+  }
+
+  private logStorageError(error: unknown, operation: string): void {
+    if (this.closing && operation === 'recordConnection') return;
+    this.deps.logger.error({ err: error, operation }, 'storage operation failed');
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Validation of what a publisher hands us (`publish`, `setStatus`, `reportError`): bad input
+ * throws `ProgressValidationError` before anything is stored.
+ */
+import * as z from 'zod';
+import { ProgressValidationError } from '../shared/errors.js';
+import { LIMITS, TaskIdSchema, TaskStatusSchema, type TaskStatus } from '../shared/protocol.js';
+import type { ProgressInput } from '../adapters/storage/types.js';
+
+/** A progress update as `publish(taskId, update)` takes it. */
+export interface ProgressUpdate {
+  /** Percent done, an integer 0-100. */
+  progress: number;
+  /** Name of the step in progress, at most 200 characters. @default '' */
+  currentStep?: string;
+  /** @default 0 */
+  totalSteps?: number;
+  /** @default 0 */
+  completedSteps?: number;
+  /** Human-readable detail, at most 500 characters. @default '' */
+  message?: string;
+  /** Free-form JSON data stored and sent with the event. */
+  metadata?: Record<string, unknown>;
+}
+
+/** Extra data of a status change. */
+export interface StatusDetails {
+  /** Error text, at most 2,000 characters. @default '' */
+  error?: string;
+  /** Any JSON value (the task's result). @default null */
+  result?: unknown;
+}
+
+/** A step's failure as `reportError(taskId, report)` takes it. */
+export interface ErrorReport {
+  /** The step that failed, at most 100 characters. @default '' */
+  stepId?: string;
+  /** Error text, at most 2,000 characters. */
+  error: string;
+}
+
+const count = z.number().int().min(0).max(1_000_000_000);
+
+const ProgressUpdateSchema = z.object({
+  progress: z.number().int().min(0).max(100),
+  currentStep: z.string().max(LIMITS.currentStepChars).default(''),
+  totalSteps: count.default(0),
+  completedSteps: count.default(0),
+  message: z.string().max(LIMITS.messageChars).default(''),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+const StatusDetailsSchema = z.object({
+  error: z.string().max(LIMITS.errorChars).default(''),
+  result: z.unknown().default(null),
+});
+
+const ErrorReportSchema = z.object({
+  stepId: z.string().max(LIMITS.stepIdChars).default(''),
+  error: z.string().min(1).max(LIMITS.errorChars),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(value)'}: ${issue.message}`);
+  throw new ProgressValidationError('VALIDATION_FAILED', `Invalid ${what}: ${issues.join('; ')}.`, issues);
+}
+
+export function parseTaskId(taskId: unknown): string {
+  const result = TaskIdSchema.safeParse(taskId);
+  if (result.success) return result.data;
+  throw new ProgressValidationError(
+    'INVALID_TASK_ID',
+    `Invalid task id ${JSON.stringify(String(taskId).slice(0, 40))}: it must be a string of 1 to 100 characters.`,
+  );
+}
+
+export function parseProgressUpdate(update: unknown): ProgressInput {
+  const data = parse(ProgressUpdateSchema, update, 'progress update');
+  const input: ProgressInput = {
+    progress: data.progress,
+    current_step: data.currentStep,
+    total_steps: data.totalSteps,
+    completed_steps: data.completedSteps,
+    message: data.message,
+  };
+  if (data.metadata !== undefined) input.metadata = data.metadata;
+  return input;
+}
+
+export function parseStatus(status: unknown): TaskStatus {
+  return parse(TaskStatusSchema, status, 'status (pending, running, completed, failed or cancelled)');
+}
+
+export function parseStatusDetails(details: unknown): { error: string; result: unknown } {
+  return parse(StatusDetailsSchema, details ?? {}, 'status details');
+}
+
+export function parseErrorReport(report: unknown): { step_id: string; error: string } {
+  const data = parse(ErrorReportSchema, report, 'error report');
+  return { step_id: data.stepId, error: data.error };
+}

@@ -1,0 +1,68 @@
+/**
+ * One connection's subscription to one task: the sequencer that makes delivery ordered and
+ * gapless. `cursor` is the last `seq` written to the socket for this task. Live events at
+ * `cursor + 1` go straight out; older ones are duplicates and dropped; a jump means events
+ * were missed (bus reordering, a lost message) and the subscription catches up from storage.
+ * While it catches up, live events wait in a bounded pending list.
+ */
+import type { BusMessage } from '../adapters/bus/types.js';
+
+export interface SubscriptionOwner {
+  /** Writes a frame to the connection. */
+  send(frame: string): void;
+  /** Starts catching the subscription up from storage after `sub.cursor`. */
+  catchUp(sub: Subscription, since: number | undefined): void;
+}
+
+export class Subscription {
+  /** Last `seq` written to the socket for this task; `0` before any. */
+  cursor = 0;
+  /** True while history is being replayed; live events wait in `pending`. */
+  replaying = true;
+  /** Set when the connection unsubscribed or closed; an ongoing replay stops. */
+  closed = false;
+  /** A replay from this `seq` was asked for while another replay ran. */
+  rewindTo: number | undefined;
+  private pending: BusMessage[] = [];
+  private overflowed = false;
+
+  constructor(
+    readonly taskId: string,
+    private readonly owner: SubscriptionOwner,
+    private readonly maxPending: number,
+  ) {}
+
+  /** Handles a live event of this task. */
+  deliver(message: BusMessage): void {
+    if (this.closed) return;
+    if (this.replaying) {
+      if (this.pending.length < this.maxPending) this.pending.push(message);
+      else this.overflowed = true;
+      return;
+    }
+    if (message.seq <= this.cursor) return;
+    if (message.seq === this.cursor + 1) {
+      this.cursor = message.seq;
+      this.owner.send(message.frame);
+      return;
+    }
+    // A gap: hold this event and fetch what lies between from storage.
+    this.replaying = true;
+    this.pending.push(message);
+    this.owner.catchUp(this, this.cursor);
+  }
+
+  /**
+   * Ends a replay: returns the held events to deliver in order, or `undefined` when the
+   * holding list overflowed and the replay must continue from storage instead.
+   */
+  takePending(): BusMessage[] | undefined {
+    const pending = this.pending;
+    this.pending = [];
+    if (this.overflowed) {
+      this.overflowed = false;
+      return undefined;
+    }
+    return pending;
+  }
+}

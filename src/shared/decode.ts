@@ -1,0 +1,65 @@
+/**
+ * The server's decoder for client frames: validates with zod, never throws, and names the
+ * problem with an error code so the server can answer with a coded `error` message.
+ */
+import type { ErrorCode } from './codes.js';
+import { parseFrame } from './frames.js';
+import {
+  type ClientMessage,
+  PingMessageSchema,
+  SubscribeMessageSchema,
+  TaskIdSchema,
+  UnsubscribeMessageSchema,
+} from './protocol.js';
+
+export type DecodedClientMessage =
+  | { readonly ok: true; readonly message: ClientMessage }
+  | { readonly ok: false; readonly code: ErrorCode; readonly error: string; readonly taskId: string };
+
+/** Decodes one client frame (one message, or several separated by `\n`). Never throws. */
+export function decodeClientFrame(data: string): DecodedClientMessage[] {
+  return parseFrame(data).map((parsed) =>
+    parsed === undefined ? failure('BAD_JSON', 'Frame is not valid JSON.') : decodeClientValue(parsed.value),
+  );
+}
+
+/** Validates one parsed JSON value as a client message. Never throws. */
+export function decodeClientValue(value: unknown): DecodedClientMessage {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return failure('BAD_MESSAGE', 'A message must be a JSON object with "action" or "type".');
+  }
+  const record = value as Record<string, unknown>;
+  const taskId = typeof record.task_id === 'string' ? record.task_id.slice(0, 100) : '';
+  if ('action' in record) {
+    if (record.action !== 'subscribe' && record.action !== 'unsubscribe') {
+      return failure('UNKNOWN_ACTION', `Unknown action ${describe(record.action)}; use "subscribe" or "unsubscribe".`, taskId);
+    }
+    if (!TaskIdSchema.safeParse(record.task_id).success) {
+      return failure('INVALID_TASK_ID', 'task_id must be a string of 1 to 100 characters.', taskId);
+    }
+    const schema = record.action === 'subscribe' ? SubscribeMessageSchema : UnsubscribeMessageSchema;
+    const result = schema.safeParse(record);
+    if (!result.success) {
+      return failure('BAD_MESSAGE', 'since must be a non-negative integer sequence number.', taskId);
+    }
+    return { ok: true, message: result.data };
+  }
+  if ('type' in record) {
+    const result = PingMessageSchema.safeParse(record);
+    if (!result.success) {
+      return failure('UNKNOWN_ACTION', `Unknown message type ${describe(record.type)}; clients send only "ping".`, taskId);
+    }
+    return { ok: true, message: result.data };
+  }
+  return failure('BAD_MESSAGE', 'A message must have "action" (subscribe, unsubscribe) or "type" (ping).', taskId);
+}
+
+function failure(code: ErrorCode, error: string, taskId = ''): DecodedClientMessage {
+  return { ok: false, code, error, taskId };
+}
+
+/** A short, safe rendering of a client-supplied value for an error message. */
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
+  return text;
+}

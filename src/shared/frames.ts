@@ -1,0 +1,28 @@
+/**
+ * Frame splitting shared by both sides. The seed's `WritePump` batches several JSON messages
+ * into one frame separated by `\n`; `JSON.stringify` never emits a raw newline, so splitting
+ * on it is safe for batched frames.
+ */
+
+/**
+ * Parses a frame into its JSON values without throwing: one document, or several
+ * `\n`-separated ones. A pretty-printed single document is tried whole first. Each entry is
+ * `{ value }`, or `undefined` for a line that is not JSON.
+ */
+export function parseFrame(data: string): Array<{ value: unknown } | undefined> {
+  const whole = tryParseJson(data);
+  if (whole !== undefined || !data.includes('\n')) return [whole];
+  const parsed: Array<{ value: unknown } | undefined> = [];
+  for (const line of data.split('\n')) {
+    if (line.trim() !== '') parsed.push(tryParseJson(line));
+  }
+  return parsed;
+}
+
+function tryParseJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+}
