@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
-import { type AuthHooks, authRequestFromNode } from './auth.js';
+import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
 import type { Hub } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Logger } from './types.js';
@@ -36,7 +36,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
   let closing = false;
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const pathname = requestUrl(req).pathname;
     if (!paths.has(pathname)) {
       // Another listener (a second ws server, Vite's HMR) may own this path; if none does, refuse.
       if (httpServer.listenerCount('upgrade') === 1) refuse(socket, 'NOT_FOUND', 'No WebSocket endpoint at this path.');

@@ -19,8 +19,21 @@ export function authRequestFromNode(req: IncomingMessage, kind: AuthRequest['kin
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else if (value !== undefined) headers.set(name, value);
   }
-  const host = req.headers.host ?? 'localhost';
-  return { url: new URL(req.url ?? '/', `http://${host}`), headers, ip: req.socket.remoteAddress ?? '', kind };
+  return { url: requestUrl(req), headers, ip: req.socket.remoteAddress ?? '', kind };
+}
+
+/**
+ * The absolute URL of a node:http request. The path is appended to the origin rather than
+ * resolved against it, so a target like `//evil/api/v1/ws` stays a path; a malformed Host
+ * header falls back to `localhost`.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const path = req.url?.startsWith('/') ? req.url : `/${req.url ?? ''}`;
+  try {
+    return new URL(`http://${req.headers.host ?? 'localhost'}${path}`);
+  } catch {
+    return new URL(`http://localhost${path}`);
+  }
 }
 
 /** Builds the `AuthRequest` of a WHATWG `Request` (the fetch adapter). */

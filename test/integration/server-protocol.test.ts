@@ -320,3 +320,23 @@ describe('sharing the host server', () => {
     expect(response.status).toBeGreaterThan(0);
   });
 });
+
+describe('request targets', () => {
+  it('does not treat a protocol-relative target as the WebSocket path', async () => {
+    // ws normalises the request line, so write the upgrade by hand.
+    const net = await import('node:net');
+    const reply = await new Promise<string>((resolve) => {
+      const socket = net.connect(t.port, '127.0.0.1', () => {
+        socket.write(
+          'GET //evil.example/api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+      });
+      let data = '';
+      socket.on('data', (chunk) => {
+        data += chunk.toString();
+      });
+      socket.on('close', () => resolve(data));
+    });
+    expect(reply.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+  });
+});

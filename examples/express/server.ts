@@ -1,0 +1,69 @@
+/**
+ * realtime-progress in an express app: `server.nodeHandler` is ordinary middleware (it calls
+ * `next()` for paths it does not own), the WebSocket endpoint attaches to the same
+ * `http.Server`, and `POST /tasks` is the app's own route.
+ *
+ * Run: npx tsx examples/express/server.ts   (PORT=3000 by default)
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import express from 'express';
+// In your app: import { createProgressServer } from 'realtime-progress/server';
+import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+
+/** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
+export async function start(
+  port = 3000,
+  host = '127.0.0.1',
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  const httpServer = createServer(app);
+  const progress = createProgressServer(httpServer);
+  const stop = new AbortController();
+
+  // CORS, if you need it, goes before this line (e.g. `app.use(cors())`); the API leaves it to you.
+  app.use(progress.nodeHandler);
+  app.post('/tasks', async (_req, res) => {
+    const taskId = `task-${randomUUID().slice(0, 8)}`;
+    await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
+    res.status(202).json({ task_id: taskId });
+    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+  });
+
+  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  return {
+    url: `http://${host}:${(httpServer.address() as AddressInfo).port}`,
+    async close() {
+      stop.abort();
+      await progress.close(); // closes the WebSockets; the http server is the app's to close
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    },
+  };
+}
+
+/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
+async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
+  const totalSteps = 5;
+  for (let done = 1; done <= totalSteps; done++) {
+    await delay(500, undefined, { signal });
+    const message = `Finished step ${done} of ${totalSteps}`;
+    const percent = (done * 100) / totalSteps;
+    await progress.publish(taskId, {
+      progress: percent,
+      currentStep: `step ${done}`,
+      totalSteps,
+      completedSteps: done,
+      message,
+    });
+  }
+  await progress.setStatus(taskId, 'completed');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
+  console.log(`express example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
+}

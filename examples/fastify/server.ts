@@ -1,0 +1,75 @@
+/**
+ * realtime-progress in a fastify app: the WebSocket endpoint attaches to `fastify.server`
+ * (the underlying `http.Server`), and a catch-all route under `/api/v1` hands the raw
+ * request to `server.nodeHandler`. The route lives in its own plugin scope with a
+ * pass-through body parser, so fastify neither reads nor rejects request bodies there
+ * (no 415 for an unknown content type, no 400 for an empty JSON body). Routes of your own,
+ * even under `/api/v1`, win over the wildcard. `POST /tasks` is the app's own route.
+ *
+ * Run: npx tsx examples/fastify/server.ts   (PORT=3000 by default)
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import Fastify from 'fastify';
+// In your app: import { createProgressServer } from 'realtime-progress/server';
+import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+
+/** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
+export async function start(
+  port = 3000,
+  host = '127.0.0.1',
+): Promise<{ url: string; close(): Promise<void> }> {
+  const fastify = Fastify();
+  const progress = createProgressServer(fastify.server);
+  const stop = new AbortController();
+
+  await fastify.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    scope.all('/api/v1/*', (request, reply) => {
+      reply.hijack(); // the handler writes the raw response itself
+      progress.nodeHandler(request.raw, reply.raw);
+    });
+  });
+  fastify.post('/tasks', async (_request, reply) => {
+    const taskId = `task-${randomUUID().slice(0, 8)}`;
+    await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
+    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+    return reply.code(202).send({ task_id: taskId });
+  });
+
+  await fastify.listen({ port, host });
+  return {
+    url: `http://${host}:${(fastify.server.address() as AddressInfo).port}`,
+    async close() {
+      stop.abort();
+      await progress.close(); // closes the WebSockets; fastify's server is the app's to close
+      await fastify.close();
+    },
+  };
+}
+
+/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
+async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
+  const totalSteps = 5;
+  for (let done = 1; done <= totalSteps; done++) {
+    await delay(500, undefined, { signal });
+    const message = `Finished step ${done} of ${totalSteps}`;
+    const percent = (done * 100) / totalSteps;
+    await progress.publish(taskId, {
+      progress: percent,
+      currentStep: `step ${done}`,
+      totalSteps,
+      completedSteps: done,
+      message,
+    });
+  }
+  await progress.setStatus(taskId, 'completed');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
+  console.log(`fastify example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
+}

@@ -1,0 +1,71 @@
+/**
+ * realtime-progress in a Hono app on Node: `server.fetch` serves the REST API from a
+ * catch-all route under `/api/v1`, the WebSocket endpoint attaches to the `http.Server` that
+ * `@hono/node-server` creates, and `POST /tasks` is the app's own route.
+ *
+ * Run: npx tsx examples/hono/server.ts   (PORT=3000 by default)
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+// In your app: import { createProgressServer } from 'realtime-progress/server';
+import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+
+/** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
+export async function start(
+  port = 3000,
+  host = '127.0.0.1',
+): Promise<{ url: string; close(): Promise<void> }> {
+  const app = new Hono();
+  // createAdaptorServer (unlike serve) does not listen yet, so the WebSocket side attaches first.
+  const httpServer = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const progress = createProgressServer(httpServer);
+  const stop = new AbortController();
+
+  app.post('/tasks', async (c) => {
+    const taskId = `task-${randomUUID().slice(0, 8)}`;
+    await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
+    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+    return c.json({ task_id: taskId }, 202);
+  });
+  // Unknown paths under /api/v1 get the API's JSON 404; CORS, if needed, is `app.use(cors())` first.
+  app.all('/api/v1/*', (c) => progress.fetch(c.req.raw));
+
+  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  return {
+    url: `http://${host}:${(httpServer.address() as AddressInfo).port}`,
+    async close() {
+      stop.abort();
+      await progress.close(); // closes the WebSockets; the http server is the app's to close
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    },
+  };
+}
+
+/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
+async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
+  const totalSteps = 5;
+  for (let done = 1; done <= totalSteps; done++) {
+    await delay(500, undefined, { signal });
+    const message = `Finished step ${done} of ${totalSteps}`;
+    const percent = (done * 100) / totalSteps;
+    await progress.publish(taskId, {
+      progress: percent,
+      currentStep: `step ${done}`,
+      totalSteps,
+      completedSteps: done,
+      message,
+    });
+  }
+  await progress.setStatus(taskId, 'completed');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
+  console.log(`hono example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
+}

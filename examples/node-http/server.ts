@@ -1,0 +1,71 @@
+/**
+ * realtime-progress on plain `node:http`: the WebSocket endpoint (`/api/v1/ws`) and the REST
+ * API (`/api/v1/...`) share one server with a route of the app's own, `POST /tasks`, which
+ * starts a simulated task that publishes progress.
+ *
+ * Run: npx tsx examples/node-http/server.ts   (PORT=3000 by default)
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+// In your app: import { createProgressServer } from 'realtime-progress/server';
+import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+
+/** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
+export async function start(
+  port = 3000,
+  host = '127.0.0.1',
+): Promise<{ url: string; close(): Promise<void> }> {
+  const httpServer = createServer();
+  const progress = createProgressServer(httpServer);
+  const stop = new AbortController();
+
+  const ownRoutes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'POST' || req.url !== '/tasks') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+      return;
+    }
+    const taskId = `task-${randomUUID().slice(0, 8)}`;
+    await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
+    res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ task_id: taskId }));
+    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+  };
+  // The REST API answers its own routes and hands every other request to `next`.
+  httpServer.on('request', (req, res) => progress.nodeHandler(req, res, () => void ownRoutes(req, res)));
+
+  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  return {
+    url: `http://${host}:${(httpServer.address() as AddressInfo).port}`,
+    async close() {
+      stop.abort();
+      await progress.close(); // closes the WebSockets; the http server is the app's to close
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    },
+  };
+}
+
+/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
+async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
+  const totalSteps = 5;
+  for (let done = 1; done <= totalSteps; done++) {
+    await delay(500, undefined, { signal });
+    const message = `Finished step ${done} of ${totalSteps}`;
+    const percent = (done * 100) / totalSteps;
+    await progress.publish(taskId, {
+      progress: percent,
+      currentStep: `step ${done}`,
+      totalSteps,
+      completedSteps: done,
+      message,
+    });
+  }
+  await progress.setStatus(taskId, 'completed');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
+  console.log(`node:http example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
+}
