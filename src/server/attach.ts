@@ -9,6 +9,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
 import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
+import { createAdmission } from './admission.js';
 import type { Hub } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Logger } from './types.js';
@@ -33,6 +34,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
   const paths = new Set([options.path, `${options.path}/reconnect`]);
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxFrameBytes, perMessageDeflate: false });
   const awaitingPong = new Set<WebSocket>();
+  const admission = createAdmission(options, auth.custom);
   let closing = false;
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -50,6 +52,8 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     const request = authRequestFromNode(req, 'websocket');
     const identity = await auth.authenticate(request);
     if (identity === null) return refuse(socket, 'UNAUTHENTICATED', 'Authentication failed.');
+    const refusal = admission.check(request, identity);
+    if (refusal !== undefined) return refuse(socket, refusal.code, refusal.message);
     const oldClientId = request.url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
     let session = null;
     try {
@@ -59,6 +63,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     }
     if (socket.destroyed || closing) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      const release = admission.opened(request, identity);
       const connection = hub.open(
         {
           send: (data) => ws.send(data),
@@ -80,6 +85,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
       ws.on('pong', () => awaitingPong.delete(ws));
       ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket error'));
       ws.on('close', () => {
+        release();
         awaitingPong.delete(ws);
         hub.closed(connection);
       });

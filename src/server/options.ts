@@ -3,7 +3,7 @@
  * resolves them at construction.
  */
 import type { Bus } from '../adapters/bus/types.js';
-import type { Authenticate, Authorize, Logger } from './types.js';
+import type { Authenticate, AuthRequest, Authorize, Logger } from './types.js';
 
 export interface ThrottleOptions {
   /**
@@ -30,6 +30,23 @@ export interface LimitOptions {
    * @default 65_536
    */
   maxFrameBytes?: number;
+  /**
+   * WebSocket connections this process accepts at once; more are refused with HTTP 429.
+   * @default 100_000
+   */
+  maxConnections?: number;
+  /**
+   * Connections at once from one IP address; `0` means no limit. Off by default because
+   * clients behind a proxy or a carrier NAT share an address; see `SECURITY.md`.
+   * @default 0
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Connections at once per `Identity.userId`; `0` means no limit. Off by default because the
+   * default identity (`user_id` from the query, often `anonymous`) is not authenticated.
+   * @default 0
+   */
+  maxConnectionsPerUser?: number;
   /**
    * Tasks one client may follow at once; more gets a `TOO_MANY_SUBSCRIPTIONS` error.
    * @default 100
@@ -74,6 +91,15 @@ export interface ProgressServerOptions {
   authenticate?: Authenticate;
   /** Decides who may follow a task. Default: everyone may follow every task. */
   authorize?: Authorize;
+  /**
+   * Browser origins allowed to open a WebSocket: exact origins (`'https://app.example.com'`),
+   * regular expressions, or a function. Upgrades without an `Origin` header (non-browser
+   * clients) are always allowed. A refused origin gets HTTP 403 before the upgrade.
+   * @default same-origin only when `authenticate` is set (cookies then carry authority, so a
+   * foreign page must not borrow them: cross-site WebSocket hijacking); any origin otherwise,
+   * as the seed did, since the default identity comes from the query string.
+   */
+  allowedOrigins?: ReadonlyArray<string | RegExp> | ((origin: string, request: AuthRequest) => boolean);
   /** Fan-out between processes. @default createLocalBus() */
   bus?: Bus;
   /** Structured logger (pino, console). @default silent */
@@ -101,6 +127,9 @@ export const DEFAULT_SERVER_OPTIONS = {
   cleanupIntervalMs: 60_000,
   heartbeat: { intervalMs: 30_000 },
   limits: {
+    maxConnections: 100_000,
+    maxConnectionsPerIp: 0,
+    maxConnectionsPerUser: 0,
     maxFrameBytes: 65_536,
     maxSubscriptionsPerClient: 100,
     maxBufferedBytes: 8 * 1024 * 1024,
@@ -115,6 +144,7 @@ export interface ResolvedServerOptions {
   apiBasePath: string;
   authenticate: Authenticate | undefined;
   authorize: Authorize | undefined;
+  allowedOrigins: ProgressServerOptions['allowedOrigins'];
   sessionTtlMs: number;
   cleanupIntervalMs: number;
   heartbeat: Required<HeartbeatOptions>;
@@ -132,6 +162,7 @@ export function resolveServerOptions(options: ProgressServerOptions): ResolvedSe
     apiBasePath,
     authenticate: options.authenticate,
     authorize: options.authorize,
+    allowedOrigins: options.allowedOrigins,
     sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SERVER_OPTIONS.sessionTtlMs,
     cleanupIntervalMs: options.cleanupIntervalMs ?? DEFAULT_SERVER_OPTIONS.cleanupIntervalMs,
     heartbeat: { ...DEFAULT_SERVER_OPTIONS.heartbeat, ...options.heartbeat },

@@ -60,6 +60,10 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   /** Too many messages too fast. */
   RateLimited: 'RATE_LIMITED',
+  /** `limits.maxConnections`, `maxConnectionsPerIp` or `maxConnectionsPerUser` was reached. */
+  TooManyConnections: 'TOO_MANY_CONNECTIONS',
+  /** The browser's `Origin` is not allowed (`allowedOrigins`): cross-site WebSocket hijacking. */
+  OriginNotAllowed: 'ORIGIN_NOT_ALLOWED',
   /** The client reached `limits.maxSubscriptionsPerClient`. */
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   /** The client read too slowly. */
@@ -106,6 +110,8 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   UNAUTHENTICATED: info(401, false, CloseCode.Unauthenticated),
   FORBIDDEN: info(403, false, CloseCode.Forbidden),
   RATE_LIMITED: info(429, true, CloseCode.PolicyViolation),
+  TOO_MANY_CONNECTIONS: info(429, true),
+  ORIGIN_NOT_ALLOWED: info(403, false),
   TOO_MANY_SUBSCRIPTIONS: info(400, false),
   SLOW_CONSUMER: info(503, true, CloseCode.SlowConsumer),
   STORAGE_UNAVAILABLE: info(503, true),
