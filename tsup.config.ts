@@ -8,6 +8,7 @@ export default defineConfig({
     'shared/index': 'src/shared/index.ts',
     'server/index': 'src/server/index.ts',
     'client/index': 'src/client/index.ts',
+    'react/index': 'src/react/index.ts',
     'sql/index': 'src/adapters/storage/sql/index.ts',
     'testing/index': 'src/testing/index.ts',
   },
