@@ -1,7 +1,11 @@
 /**
  * One client connection: its identity, its subscriptions and its outgoing path (one message
- * per frame, or `\n`-batched frames when the client opted in with `batch=1`).
+ * per frame, or `\n`-batched frames when the client opted in with `batch=1`), including the
+ * slow-consumer policy: above `highWaterBytes` of unsent data, progress events are coalesced
+ * to the latest per task (never a status or an error); a connection that stays above it for
+ * `slowConsumerGraceMs`, or passes `maxBufferedBytes`, is closed with 4009.
  */
+import type { BusMessage } from '../adapters/bus/types.js';
 import type { Subscription } from './subscription.js';
 import type { Identity } from './types.js';
 
@@ -21,6 +25,27 @@ export interface ConnectionInfo {
   readonly userAgent: string;
 }
 
+export interface BackpressurePolicy {
+  readonly highWaterBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly slowConsumerGraceMs: number;
+  /** How often a slow connection checks whether its socket drained. */
+  readonly checkIntervalMs: number;
+}
+
+export interface ConnectionHooks {
+  /** The connection must be closed with 4009. */
+  tooSlow(connection: Connection): void;
+  /** `count` progress events were folded into later ones. */
+  coalesced(count: number): void;
+}
+
+/** A progress event held back from a slow consumer, standing for `fromSeq..message.seq`. */
+interface HeldProgress {
+  readonly fromSeq: number;
+  readonly message: BusMessage;
+}
+
 export class Connection {
   readonly subscriptions = new Map<string, Subscription>();
   readonly connectedAtMs: number;
@@ -30,22 +55,37 @@ export class Connection {
   closed = false;
   /** Another connection resumed this session; this one must not save it on close. */
   replaced = false;
+  /** Tokens of the per-connection message rate limit. */
+  rateTokens: number;
+  rateCheckedAtMs: number;
+  rateViolations = 0;
   private outbox: string[] | undefined;
+  private held: Map<Subscription, HeldProgress> | undefined;
+  private slowSinceMs: number | undefined;
+  private slowTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly clientId: string,
     readonly socket: ServerSocket,
     readonly info: ConnectionInfo,
     nowMs: number,
-    private readonly maxBufferedBytes: number,
-    private readonly onSlow: (connection: Connection) => void,
+    private readonly policy: BackpressurePolicy,
+    private readonly hooks: ConnectionHooks,
+    rateBurst: number,
   ) {
     this.connectedAtMs = nowMs;
     this.lastActiveAtMs = nowMs;
+    this.rateTokens = rateBurst;
+    this.rateCheckedAtMs = nowMs;
   }
 
   get identity(): Identity {
     return this.info.identity;
+  }
+
+  /** True while progress is being coalesced because the client reads too slowly. */
+  get slow(): boolean {
+    return this.held !== undefined;
   }
 
   /** Sends one serialised message. */
@@ -55,7 +95,7 @@ export class Connection {
     if (this.info.batch) {
       if (this.outbox === undefined) {
         this.outbox = [frame];
-        setImmediate(() => this.flush());
+        setImmediate(() => this.flushOutbox());
       } else {
         this.outbox.push(frame);
       }
@@ -65,7 +105,37 @@ export class Connection {
     this.checkBackpressure();
   }
 
-  private flush(): void {
+  /** Sends a live task event, coalescing progress while the consumer is slow. */
+  sendEvent(sub: Subscription, message: BusMessage): void {
+    if (this.closed) return;
+    if (this.held !== undefined) {
+      if (message.type === 'progress') {
+        const previous = this.held.get(sub);
+        if (previous !== undefined) this.hooks.coalesced(1);
+        this.held.set(sub, { fromSeq: previous?.fromSeq ?? message.seq, message });
+        return;
+      }
+      // Status and error events always go out, after the progress they follow.
+      this.releaseHeld(sub);
+    }
+    this.send(message.frame);
+  }
+
+  /** Stops the slow-consumer timer; called once the connection is finished. */
+  dispose(): void {
+    if (this.slowTimer !== undefined) clearInterval(this.slowTimer);
+    this.slowTimer = undefined;
+    this.held = undefined;
+  }
+
+  /** Last `seq` delivered per subscribed task: what a session stores for resume. */
+  cursors(): Record<string, number> {
+    const cursors: Record<string, number> = {};
+    for (const [taskId, sub] of this.subscriptions) cursors[taskId] = sub.cursor;
+    return cursors;
+  }
+
+  private flushOutbox(): void {
     const outbox = this.outbox;
     this.outbox = undefined;
     if (outbox === undefined || this.closed) return;
@@ -74,13 +144,45 @@ export class Connection {
   }
 
   private checkBackpressure(): void {
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) this.onSlow(this);
+    const buffered = this.socket.bufferedAmount;
+    if (buffered <= this.policy.highWaterBytes) return;
+    if (buffered > this.policy.maxBufferedBytes) {
+      this.hooks.tooSlow(this);
+      return;
+    }
+    if (this.held === undefined) this.enterSlowMode();
   }
 
-  /** Last `seq` delivered per subscribed task: what a session stores for resume. */
-  cursors(): Record<string, number> {
-    const cursors: Record<string, number> = {};
-    for (const [taskId, sub] of this.subscriptions) cursors[taskId] = sub.cursor;
-    return cursors;
+  private enterSlowMode(): void {
+    this.held = new Map();
+    this.slowSinceMs = Date.now();
+    this.slowTimer = setInterval(() => this.checkDrained(), this.policy.checkIntervalMs);
+  }
+
+  /** Leaves slow mode once the socket drained below half the high-water mark. */
+  private checkDrained(): void {
+    if (this.closed) return this.dispose();
+    if (this.socket.bufferedAmount > this.policy.highWaterBytes / 2) {
+      if (Date.now() - (this.slowSinceMs ?? 0) > this.policy.slowConsumerGraceMs) this.hooks.tooSlow(this);
+      return;
+    }
+    const held = this.held;
+    this.dispose();
+    this.slowSinceMs = undefined;
+    for (const sub of held?.keys() ?? []) this.sendHeld(sub, held!.get(sub)!);
+  }
+
+  private releaseHeld(sub: Subscription): void {
+    const held = this.held?.get(sub);
+    if (held === undefined) return;
+    this.held!.delete(sub);
+    this.sendHeld(sub, held);
+  }
+
+  private sendHeld(sub: Subscription, held: HeldProgress): void {
+    if (sub.closed) return;
+    const { fromSeq, message } = held;
+    // Mark the fold so the client does not take the jump for a gap and ask for a replay.
+    this.send(fromSeq === message.seq ? message.frame : `{"coalesced_from":${fromSeq},${message.frame.slice(1)}`);
   }
 }

@@ -15,7 +15,8 @@ import { createNodeHandler } from './http/node.js';
 import { Hub } from './hub.js';
 import { silentLogger } from './logger.js';
 import { type ProgressServerOptions, resolveServerOptions } from './options.js';
-import { createProgressPublisher, type ProgressPublisher } from './progress-service.js';
+import { buildPublisher, type ProgressPublisher } from './progress-service.js';
+import { formatPrometheus, MetricsRecorder, type ServerMetrics } from './metrics.js';
 import type { ConnectionStats } from './types.js';
 
 export interface ProgressServer extends Omit<ProgressPublisher, 'close'> {
@@ -28,6 +29,14 @@ export interface ProgressServer extends Omit<ProgressPublisher, 'close'> {
   readonly fetch: (request: Request) => Promise<Response>;
   /** Connected clients, by user and by project (the seed's `/websocket/stats`). */
   stats(): ConnectionStats;
+  /**
+   * Operator metrics: connections by user and project, messages sent and their rate, resume
+   * success rate, delivery and storage latency, slow consumers, queue depths, coalesced and
+   * dropped counts. `messagesPerSecond` averages since the previous call.
+   */
+  metrics(): ServerMetrics;
+  /** The same metrics in the Prometheus text format; see `createPrometheusHandler`. */
+  prometheusMetrics(): string;
   /**
    * Closes every WebSocket with 1001, saves their sessions for resume, writes throttled
    * updates, flushes storage and removes the server's listeners. The host's `http.Server`
@@ -56,9 +65,40 @@ export function createProgressServer(
   const logger = options.logger ?? silentLogger;
   const bus = options.bus ?? createLocalBus();
   const auth = createAuthHooks(resolved.authenticate, resolved.authorize, logger);
-  const hub = new Hub({ storage, bus, auth, logger, options: resolved, now: Date.now });
+  const recorder = new MetricsRecorder();
+  const hub = new Hub({ metrics: recorder, storage, bus, auth, logger, options: resolved, now: Date.now });
   const attachment = attachWebSocketServer(httpServer, { hub, auth, logger, options: resolved });
-  const publisher = createProgressPublisher({ storage, bus, throttle: resolved.throttle, logger });
+  const publisher = buildPublisher({ storage, bus, throttle: resolved.throttle, logger }, recorder);
+  let lastRate = { atMs: recorder.startedAtMs, messagesSent: 0 };
+
+  const metrics = (): ServerMetrics => {
+    const { totalClients, byUser, byProject } = hub.stats();
+    const live = hub.liveCounts();
+    const messagesSent = recorder.messagesSentByClosed + live.messagesSent;
+    const now = Date.now();
+    const messagesPerSecond = now > lastRate.atMs ? ((messagesSent - lastRate.messagesSent) * 1000) / (now - lastRate.atMs) : 0;
+    lastRate = { atMs: now, messagesSent };
+    return {
+      connectedClients: totalClients,
+      byUser,
+      byProject,
+      connectionsOpenedTotal: recorder.connectionsOpened,
+      messagesSentTotal: messagesSent,
+      messagesPerSecond,
+      eventsPublishedTotal: recorder.eventsPublished,
+      resumeAttemptsTotal: recorder.resumeAttempts,
+      resumeSuccessesTotal: recorder.resumeSuccesses,
+      resumeSuccessRate: recorder.resumeAttempts === 0 ? 1 : recorder.resumeSuccesses / recorder.resumeAttempts,
+      deliveryLatency: recorder.deliveryLatency.summary(),
+      storageWriteLatency: recorder.storageWriteLatency.summary(),
+      slowConsumers: live.slowConsumers,
+      pendingEvents: live.pendingEvents,
+      coalescedEventsTotal: recorder.coalescedEvents,
+      droppedPendingEventsTotal: recorder.droppedPendingEvents,
+      rateLimitedMessagesTotal: recorder.rateLimitedMessages,
+      slowConsumerDisconnectsTotal: recorder.slowConsumerDisconnects,
+    };
+  };
   const api = createHttpApi({ basePath: resolved.apiBasePath, storage, clients: hub.registry, auth, logger });
 
   const cleanup =
@@ -76,6 +116,8 @@ export function createProgressServer(
     nodeHandler: createNodeHandler(api),
     fetch: createFetchHandler(api),
     stats: () => hub.stats(),
+    metrics,
+    prometheusMetrics: () => formatPrometheus(metrics(), recorder),
     close() {
       closing ??= (async () => {
         if (cleanup !== undefined) clearInterval(cleanup);
@@ -86,5 +128,18 @@ export function createProgressServer(
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * A `node:http` handler (or express middleware) answering Prometheus scrapes with the
+ * server's metrics in the text exposition format. Mount it where you like, e.g. `/metrics`.
+ * @example
+ * app.get('/metrics', createPrometheusHandler(progress));
+ */
+export function createPrometheusHandler(server: Pick<ProgressServer, 'prometheusMetrics'>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(server.prometheusMetrics());
   };
 }

@@ -21,9 +21,12 @@ import { redactClientId, safeForLog } from './logger.js';
 import type { ResolvedServerOptions } from './options.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import type { ClientRegistry, ConnectionStats, Logger } from './types.js';
-import { CloseCode } from '../shared/codes.js';
+import { CloseCode, type ErrorCode } from '../shared/codes.js';
+import { ProgressError } from '../shared/errors.js';
+import type { MetricsRecorder } from './metrics.js';
 
 export interface HubDeps {
+  readonly metrics: MetricsRecorder;
   readonly storage: StorageAdapter;
   readonly bus: Bus;
   readonly auth: AuthHooks;
@@ -45,6 +48,15 @@ interface CatchUpPlan {
   /** Set when the catch-up started from a `since`: whether every event after it is replayed. */
   readonly recovered: boolean | undefined;
 }
+
+/** Why a subscription was refused (also sent to the client as an `error`). */
+interface Refusal {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** How often a slow consumer's socket is checked for having drained. */
+const SLOW_CHECK_INTERVAL_MS = 25;
 
 /** Resume failure reason: unknown, expired and foreign ids look the same from outside. */
 const SESSION_NOT_FOUND = 'SESSION_NOT_FOUND';
@@ -77,7 +89,10 @@ export class Hub {
     const now = this.deps.now();
     const { oldClientId, identity } = request;
     let restored: Readonly<Record<string, number>> | undefined;
+    const { metrics, options } = this.deps;
+    metrics.connectionsOpened++;
     if (oldClientId !== undefined) {
+      metrics.resumeAttempts++;
       const live = this.connections.get(oldClientId);
       if (live !== undefined && live.identity.userId === identity.userId) {
         restored = live.cursors();
@@ -87,10 +102,25 @@ export class Hub {
         void this.deps.storage.deleteSession(oldClientId).catch((error) => this.logStorageError(error, 'deleteSession'));
       }
     }
+    if (restored !== undefined) metrics.resumeSuccesses++;
     const clientId = restored !== undefined && oldClientId !== undefined ? oldClientId : newClientId();
-    const connection = new Connection(clientId, socket, request, now, this.deps.options.limits.maxBufferedBytes, (slow) =>
-      this.kill(slow, CloseCode.SlowConsumer, 'too slow a consumer'),
-    );
+    const { limits } = options;
+    const policy = {
+      highWaterBytes: limits.highWaterBytes,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      slowConsumerGraceMs: limits.slowConsumerGraceMs,
+      checkIntervalMs: SLOW_CHECK_INTERVAL_MS,
+    };
+    const hooks = {
+      tooSlow: (slow: Connection) => {
+        metrics.slowConsumerDisconnects++;
+        this.kill(slow, CloseCode.SlowConsumer, 'too slow a consumer');
+      },
+      coalesced: (count: number) => {
+        metrics.coalescedEvents += count;
+      },
+    };
+    const connection = new Connection(clientId, socket, request, now, policy, hooks, limits.messageBurst);
     this.connections.set(clientId, connection);
 
     const greeting =
@@ -114,6 +144,10 @@ export class Hub {
     const now = this.deps.now();
     connection.lastActiveAtMs = now;
     for (const decoded of decodeClientFrame(data)) {
+      if (!this.takeRateToken(connection, now)) {
+        if (connection.closed) return;
+        continue;
+      }
       if (!decoded.ok) {
         this.sendError(connection, decoded.taskId, decoded.code, decoded.error);
         continue;
@@ -132,6 +166,34 @@ export class Hub {
           break;
       }
     }
+  }
+
+  /**
+   * The per-connection token bucket: refills at `messagesPerSecond` up to `messageBurst`.
+   * A refused message gets one `RATE_LIMITED` error per refill interval (errors must not
+   * amplify a flood); `maxRateViolations` refusals close the connection with 4008.
+   */
+  private takeRateToken(connection: Connection, now: number): boolean {
+    const { messagesPerSecond, messageBurst, maxRateViolations } = this.deps.options.limits;
+    const elapsedMs = now - connection.rateCheckedAtMs;
+    if (elapsedMs > 0) {
+      connection.rateTokens = Math.min(messageBurst, connection.rateTokens + (elapsedMs * messagesPerSecond) / 1000);
+      connection.rateCheckedAtMs = now;
+    }
+    if (connection.rateTokens >= 1) {
+      connection.rateTokens--;
+      return true;
+    }
+    this.deps.metrics.rateLimitedMessages++;
+    connection.rateViolations++;
+    if (connection.rateViolations >= maxRateViolations) {
+      this.kill(connection, CloseCode.PolicyViolation, 'rate limit exceeded');
+    } else if (connection.rateTokens >= 0) {
+      // Go one token into debt, so the next error waits for a refill.
+      connection.rateTokens -= 1;
+      this.sendError(connection, '', 'RATE_LIMITED', `Too many messages; at most ${messagesPerSecond} per second are accepted.`);
+    }
+    return false;
   }
 
   /** The socket closed: forget the connection and keep its session for resume. */
@@ -157,7 +219,8 @@ export class Hub {
     subscribe: async (clientId, taskId) => {
       const connection = this.connections.get(clientId);
       if (connection === undefined) return false;
-      await this.subscribe(connection, taskId, undefined);
+      const refusal = await this.subscribe(connection, taskId, undefined);
+      if (refusal !== undefined) throw new ProgressError(refusal.code, refusal.message);
       return true;
     },
     unsubscribe: async (clientId, taskId) => {
@@ -167,6 +230,19 @@ export class Hub {
       return true;
     },
   };
+
+  /** Gauges and counters of the live connections, for `server.metrics()`. */
+  liveCounts(): { messagesSent: number; slowConsumers: number; pendingEvents: number } {
+    let messagesSent = 0;
+    let slowConsumers = 0;
+    let pendingEvents = 0;
+    for (const connection of this.connections.values()) {
+      messagesSent += connection.messageCount;
+      if (connection.slow) slowConsumers++;
+      for (const sub of connection.subscriptions.values()) pendingEvents += sub.pendingCount;
+    }
+    return { messagesSent, slowConsumers, pendingEvents };
+  }
 
   stats(): ConnectionStats {
     const byUser: Record<string, number> = {};
@@ -180,41 +256,57 @@ export class Hub {
 
   // --- subscriptions ------------------------------------------------------------------
 
-  private async subscribe(connection: Connection, taskId: string, since: number | undefined): Promise<void> {
+  /** Subscribes, or refuses with an error sent to the client and returned to the caller. */
+  private async subscribe(connection: Connection, taskId: string, since: number | undefined): Promise<Refusal | undefined> {
     const existing = connection.subscriptions.get(taskId);
     if (existing !== undefined) return this.resubscribe(connection, existing, since);
-    const { maxSubscriptionsPerClient } = this.deps.options.limits;
-    if (connection.subscriptions.size >= maxSubscriptionsPerClient) {
-      return this.sendError(connection, taskId, 'TOO_MANY_SUBSCRIPTIONS', `A client may follow at most ${maxSubscriptionsPerClient} tasks; unsubscribe from one first.`);
-    }
+    const tooMany = this.checkSubscriptionCap(connection, taskId);
+    if (tooMany !== undefined) return tooMany;
     if (!(await this.deps.auth.authorize(connection.identity, taskId))) {
-      return this.sendError(connection, taskId, 'FORBIDDEN', `Not allowed to follow task ${JSON.stringify(taskId)}.`);
+      return this.refuse(connection, taskId, 'FORBIDDEN', `Not allowed to follow task ${JSON.stringify(taskId)}.`);
     }
-    if (connection.closed) return;
+    if (connection.closed) return undefined;
     // The client may have subscribed again while `authorize` ran.
     const raced = connection.subscriptions.get(taskId);
     if (raced !== undefined) return this.resubscribe(connection, raced, since);
-    if (connection.subscriptions.size >= maxSubscriptionsPerClient) {
-      return this.sendError(connection, taskId, 'TOO_MANY_SUBSCRIPTIONS', `A client may follow at most ${maxSubscriptionsPerClient} tasks; unsubscribe from one first.`);
-    }
+    const stillTooMany = this.checkSubscriptionCap(connection, taskId);
+    if (stillTooMany !== undefined) return stillTooMany;
     const sub = this.addSubscription(connection, taskId);
     this.deps.logger.debug({ clientId: connection.clientId, taskId: safeForLog(taskId) }, 'client subscribed to task');
     await this.whenLive(sub);
     await this.runCatchUp(connection, sub, since, true);
+    return undefined;
+  }
+
+  private checkSubscriptionCap(connection: Connection, taskId: string): Refusal | undefined {
+    const { maxSubscriptionsPerClient } = this.deps.options.limits;
+    if (connection.subscriptions.size < maxSubscriptionsPerClient) return undefined;
+    return this.refuse(
+      connection,
+      taskId,
+      'TOO_MANY_SUBSCRIPTIONS',
+      `A client may follow at most ${maxSubscriptionsPerClient} tasks; unsubscribe from one first.`,
+    );
+  }
+
+  private refuse(connection: Connection, taskId: string, code: ErrorCode, message: string): Refusal {
+    this.sendError(connection, taskId, code, message);
+    return { code, message };
   }
 
   /** Subscribing again: with `since`, replay from there (the client found a gap). */
-  private async resubscribe(connection: Connection, sub: Subscription, since: number | undefined): Promise<void> {
+  private async resubscribe(connection: Connection, sub: Subscription, since: number | undefined): Promise<undefined> {
     if (since === undefined) {
       connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()])));
-      return;
+      return undefined;
     }
     if (sub.replaying) {
       sub.rewindTo = Math.min(since, sub.rewindTo ?? since);
-      return;
+      return undefined;
     }
     sub.replaying = true;
     await this.runCatchUp(connection, sub, since, true);
+    return undefined;
   }
 
   private unsubscribe(connection: Connection, taskId: string): void {
@@ -233,8 +325,11 @@ export class Hub {
 
   private addSubscription(connection: Connection, taskId: string): Subscription {
     const owner: SubscriptionOwner = {
-      send: (frame) => connection.send(frame),
+      deliver: (sub, message) => connection.sendEvent(sub, message),
       catchUp: (sub, since) => void this.runCatchUp(connection, sub, since, false),
+      dropped: () => {
+        this.deps.metrics.droppedPendingEvents++;
+      },
     };
     const sub = new Subscription(taskId, owner, this.deps.options.limits.maxPendingEventsPerSubscription);
     connection.subscriptions.set(taskId, sub);
@@ -267,6 +362,9 @@ export class Hub {
     const task = this.tasks.get(message.taskId);
     if (task === undefined) return;
     for (const sub of task.subs) sub.deliver(message);
+    const { metrics } = this.deps;
+    metrics.eventsFannedOut++;
+    if (message.publishedAtMs !== undefined) metrics.deliveryLatency.observe(Date.now() - message.publishedAtMs);
   }
 
   /** The bus may have lost messages: every idle subscription checks storage for newer events. */
@@ -360,6 +458,8 @@ export class Hub {
     const now = this.deps.now();
     const cursors = connection.cursors();
     connection.closed = true;
+    connection.dispose();
+    this.deps.metrics.messagesSentByClosed += connection.messageCount;
     for (const sub of connection.subscriptions.values()) this.removeSubscription(sub);
     if (this.connections.get(connection.clientId) === connection) this.connections.delete(connection.clientId);
     this.audit(connection, now);

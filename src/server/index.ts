@@ -7,7 +7,8 @@ export type { Bus, BusMessage } from '../adapters/bus/types.js';
 export { createMemoryStorage, type MemoryStorageOptions } from '../adapters/storage/memory.js';
 export { type ApplyResult, applyTaskEvent } from '../adapters/storage/task-events.js';
 export * from '../adapters/storage/types.js';
-export { type ProgressServer, createProgressServer } from './create-progress-server.js';
+export { createPrometheusHandler, createProgressServer, type ProgressServer } from './create-progress-server.js';
+export type { LatencySummary, ServerMetrics } from './metrics.js';
 export type {
   HeartbeatOptions,
   LimitOptions,

@@ -53,11 +53,40 @@ export interface LimitOptions {
    */
   maxSubscriptionsPerClient?: number;
   /**
-   * Bytes a connection may have queued in its socket before it counts as too slow and is
-   * closed with 4009 (it can resume and catch up from history).
+   * Unsent bytes above which a connection counts as a slow consumer: its pending progress
+   * events are coalesced to the latest per task (marked `coalesced_from`); statuses and
+   * errors still go out. It leaves slow mode once its buffer drains below half of this.
+   * @default 1_048_576 (1 MiB)
+   */
+  highWaterBytes?: number;
+  /**
+   * A slow consumer that stays above `highWaterBytes` this long is closed with 4009 (it
+   * resumes and catches up from history).
+   * @default 10_000
+   */
+  slowConsumerGraceMs?: number;
+  /**
+   * Unsent bytes past which a connection is closed with 4009 at once.
    * @default 8_388_608 (8 MiB)
    */
   maxBufferedBytes?: number;
+  /**
+   * Sustained client messages per second (token bucket); excess messages are refused with a
+   * `RATE_LIMITED` error.
+   * @default 50
+   */
+  messagesPerSecond?: number;
+  /**
+   * Client messages allowed in a burst (the bucket's size); enough for a reconnecting client
+   * to re-subscribe to `maxSubscriptionsPerClient` tasks at once.
+   * @default 200
+   */
+  messageBurst?: number;
+  /**
+   * Refused messages after which the connection is closed with 4008 (sustained abuse).
+   * @default 100
+   */
+  maxRateViolations?: number;
   /**
    * Live events held per subscription while its history is being replayed; past it the
    * held events are dropped and the replay continues from storage instead.
@@ -132,7 +161,12 @@ export const DEFAULT_SERVER_OPTIONS = {
     maxConnectionsPerUser: 0,
     maxFrameBytes: 65_536,
     maxSubscriptionsPerClient: 100,
+    highWaterBytes: 1024 * 1024,
+    slowConsumerGraceMs: 10_000,
     maxBufferedBytes: 8 * 1024 * 1024,
+    messagesPerSecond: 50,
+    messageBurst: 200,
+    maxRateViolations: 100,
     maxPendingEventsPerSubscription: 1_000,
     maxReplayEvents: 1_000,
   },

@@ -10,6 +10,7 @@ import { isProgressError, ProgressError, StorageError } from '../shared/errors.j
 import { TERMINAL_STATUSES, type TaskStatus } from '../shared/protocol.js';
 import { encodeTaskEvent } from './frames.js';
 import { silentLogger } from './logger.js';
+import type { MetricsRecorder } from './metrics.js';
 import type { ThrottleOptions } from './options.js';
 import {
   type ErrorReport,
@@ -64,6 +65,11 @@ export interface ProgressPublisher {
  * await publisher.publish('task-1', { progress: 40, currentStep: 'transcode' });
  */
 export function createProgressPublisher(options: ProgressPublisherOptions): ProgressPublisher {
+  return buildPublisher(options, undefined);
+}
+
+/** The publisher, optionally recording storage latency and publish counts (the server's metrics). */
+export function buildPublisher(options: ProgressPublisherOptions, metrics: MetricsRecorder | undefined): ProgressPublisher {
   const { storage } = options;
   const bus = options.bus ?? createLocalBus();
   const logger = options.logger ?? silentLogger;
@@ -72,8 +78,10 @@ export function createProgressPublisher(options: ProgressPublisherOptions): Prog
 
   const write = async (event: NewTaskEvent): Promise<PublishReceipt> => {
     let results: Awaited<ReturnType<StorageAdapter['appendEvents']>>;
+    const startedAt = performance.now();
     try {
       results = await storage.appendEvents([event]);
+      metrics?.storageWriteLatency.observe(performance.now() - startedAt);
     } catch (error) {
       if (isProgressError(error)) throw error;
       throw new StorageError(`Storage "${storage.name}" failed to append an event of task "${event.taskId}".`, {
@@ -85,7 +93,14 @@ export function createProgressPublisher(options: ProgressPublisherOptions): Prog
     if (!result.ok) throw new ProgressError(result.code, result.message);
     const stored = result.event;
     try {
-      await bus.publish({ taskId: stored.taskId, seq: stored.seq, type: stored.type, frame: encodeTaskEvent(stored) });
+      if (metrics !== undefined) metrics.eventsPublished++;
+      await bus.publish({
+        taskId: stored.taskId,
+        seq: stored.seq,
+        type: stored.type,
+        frame: encodeTaskEvent(stored),
+        publishedAtMs: Date.now(),
+      });
     } catch (error) {
       // The event is stored: subscribers recover it from storage by seq (gap repair, resume).
       logger.warn({ err: error, taskId: stored.taskId, seq: stored.seq }, 'bus publish failed; event is stored');

@@ -8,10 +8,12 @@
 import type { BusMessage } from '../adapters/bus/types.js';
 
 export interface SubscriptionOwner {
-  /** Writes a frame to the connection. */
-  send(frame: string): void;
+  /** Writes a live event to the connection (which may coalesce it for a slow consumer). */
+  deliver(sub: Subscription, message: BusMessage): void;
   /** Starts catching the subscription up from storage after `sub.cursor`. */
   catchUp(sub: Subscription, since: number | undefined): void;
+  /** A held live event was dropped because the pending list was full. */
+  dropped(): void;
 }
 
 export class Subscription {
@@ -37,19 +39,27 @@ export class Subscription {
     if (this.closed) return;
     if (this.replaying) {
       if (this.pending.length < this.maxPending) this.pending.push(message);
-      else this.overflowed = true;
+      else {
+        this.overflowed = true;
+        this.owner.dropped();
+      }
       return;
     }
     if (message.seq <= this.cursor) return;
     if (message.seq === this.cursor + 1) {
       this.cursor = message.seq;
-      this.owner.send(message.frame);
+      this.owner.deliver(this, message);
       return;
     }
     // A gap: hold this event and fetch what lies between from storage.
     this.replaying = true;
     this.pending.push(message);
     this.owner.catchUp(this, this.cursor);
+  }
+
+  /** Live events waiting for the replay to finish. */
+  get pendingCount(): number {
+    return this.pending.length;
   }
 
   /**

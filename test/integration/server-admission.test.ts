@@ -106,3 +106,21 @@ describe('connection caps', () => {
     expect(await upgradeStatus(t.wsUrl('user_id=b'))).toBe(429);
   });
 });
+
+describe('REST subscribe of a connected client', () => {
+  it('answers 403 when authorize refuses the task, 400 past the subscription cap, 200 otherwise', async () => {
+    await start({ authorize: (_identity, taskId) => taskId !== 'secret', limits: { maxSubscriptionsPerClient: 1 } });
+    const client = await connectRaw(t!.wsUrl('user_id=a'));
+    clients.push(client);
+    const clientId = (await client.waitFor((m) => m.type === 'connected')).payload.client_id as string;
+    const post = (taskId: string) => fetch(`${t!.httpUrl}/api/v1/progress/${taskId}/subscribe?client_id=${clientId}`, { method: 'POST' });
+    const forbidden = await post('secret');
+    expect(forbidden.status).toBe(403);
+    expect((await forbidden.json()).code).toBe('FORBIDDEN');
+    expect((await post('open')).status).toBe(200);
+    const capped = await post('another');
+    expect(capped.status).toBe(400);
+    expect((await capped.json()).code).toBe('TOO_MANY_SUBSCRIPTIONS');
+    await client.waitFor((m) => m.type === 'subscribed' && m.task_id === 'open');
+  });
+});

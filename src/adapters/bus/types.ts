@@ -13,6 +13,11 @@ export interface BusMessage {
   readonly type: TaskEventType;
   /** The serialised wire message, built once by the publisher and sent to sockets as is. */
   readonly frame: string;
+  /**
+   * When the publisher stored the event (epoch ms), for the delivery-latency metric. A bus
+   * that crosses processes should carry it; without it no latency is recorded.
+   */
+  readonly publishedAtMs?: number;
 }
 
 export interface Bus {
