@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+import { createPrometheusHandler, createProgressServer, type ProgressServer } from '../../src/server/index.js';
 import { runVideoTask, type VideoTaskSpec } from './simulator.js';
 import { openDemoStorage } from './storage.js';
 import { openTaskRegistry } from './task-registry.js';
@@ -48,6 +48,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const registry = openTaskRegistry(`${sqliteFile}.tasks.json`);
   const httpServer = createServer();
   const progress = createProgressServer(httpServer, store.storage, { throttle: { progressIntervalMs: 100 } });
+  const metricsHandler = createPrometheusHandler(progress);
   const running = new Map<string, AbortController>();
   const page = await buildPage();
 
@@ -91,6 +92,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     if (req.method === 'GET' && url.pathname === '/') return send(200, 'text/html; charset=utf-8', page.html);
     if (req.method === 'GET' && url.pathname === '/app.js') return send(200, 'text/javascript; charset=utf-8', page.script);
     if (req.method === 'GET' && url.pathname === '/styles.css') return send(200, 'text/css; charset=utf-8', page.styles);
+    if (req.method === 'GET' && url.pathname === '/metrics') return metricsHandler(req, res);
     if (req.method === 'GET' && url.pathname === '/demo/tasks') {
       return json(200, { tasks: registry.list().map((spec) => ({ task_id: spec.taskId, title: spec.title, created_at: new Date(spec.createdAtMs).toISOString() })) });
     }

@@ -74,6 +74,9 @@ describe('the demo page', () => {
     expect(await history.locator('li').count()).toBe(lastSeq);
     expect(await history.locator('li').last().textContent()).toContain('status → completed');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-completed.png') });
+    const metrics = await (await fetch(`${demo.url}/metrics`)).text();
+    expect(metrics).toContain('realtime_progress_connected_clients 1');
+    expect(metrics).toMatch(/realtime_progress_events_published_total [1-9]/);
     expect(errors).toEqual([]);
     await page.close();
   });
