@@ -14,13 +14,26 @@ import { dirname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { createPrometheusHandler, createProgressServer, type ProgressServer } from '../../src/server/index.js';
+import {
+  createProgressServer,
+  createPrometheusHandler,
+  type ProgressServer,
+} from '../../src/server/index.js';
 import { runVideoTask, type VideoTaskSpec } from './simulator.js';
 import { openDemoStorage } from './storage.js';
 import { openTaskRegistry } from './task-registry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const TITLES = ['Product launch keynote', 'Onboarding walkthrough', 'Drone footage — coastline', 'Customer interview #12', 'Conference talk: WebSockets at scale', 'Weekly all-hands', 'Tutorial: React hooks', 'Trailer (4K master)'];
+const TITLES = [
+  'Product launch keynote',
+  'Onboarding walkthrough',
+  'Drone footage — coastline',
+  'Customer interview #12',
+  'Conference talk: WebSockets at scale',
+  'Weekly all-hands',
+  'Tutorial: React hooks',
+  'Trailer (4K master)',
+];
 
 export interface DemoOptions {
   port?: number;
@@ -88,18 +101,33 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     const send = (status: number, type: string, body: string): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
     };
-    const json = (status: number, value: unknown): void => send(status, 'application/json; charset=utf-8', JSON.stringify(value));
+    const json = (status: number, value: unknown): void =>
+      send(status, 'application/json; charset=utf-8', JSON.stringify(value));
     if (req.method === 'GET' && url.pathname === '/') return send(200, 'text/html; charset=utf-8', page.html);
-    if (req.method === 'GET' && url.pathname === '/app.js') return send(200, 'text/javascript; charset=utf-8', page.script);
-    if (req.method === 'GET' && url.pathname === '/styles.css') return send(200, 'text/css; charset=utf-8', page.styles);
+    if (req.method === 'GET' && url.pathname === '/app.js')
+      return send(200, 'text/javascript; charset=utf-8', page.script);
+    if (req.method === 'GET' && url.pathname === '/styles.css')
+      return send(200, 'text/css; charset=utf-8', page.styles);
     if (req.method === 'GET' && url.pathname === '/metrics') return metricsHandler(req, res);
     if (req.method === 'GET' && url.pathname === '/demo/tasks') {
-      return json(200, { tasks: registry.list().map((spec) => ({ task_id: spec.taskId, title: spec.title, created_at: new Date(spec.createdAtMs).toISOString() })) });
+      return json(200, {
+        tasks: registry.list().map((spec) => ({
+          task_id: spec.taskId,
+          title: spec.title,
+          created_at: new Date(spec.createdAtMs).toISOString(),
+        })),
+      });
     }
     if (req.method === 'POST' && url.pathname === '/demo/tasks') {
       const count = Math.min(10, Math.max(1, Number(url.searchParams.get('count') ?? 1) || 1));
       const specs = Array.from({ length: count }, startTask);
-      return json(201, { tasks: specs.map((spec) => ({ task_id: spec.taskId, title: spec.title, created_at: new Date(spec.createdAtMs).toISOString() })) });
+      return json(201, {
+        tasks: specs.map((spec) => ({
+          task_id: spec.taskId,
+          title: spec.title,
+          created_at: new Date(spec.createdAtMs).toISOString(),
+        })),
+      });
     }
     if (req.method === 'POST' && url.pathname === '/demo/drop') {
       // Cut every WebSocket's TCP connection without a close frame, as a network failure would.
@@ -111,7 +139,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     if (req.method === 'POST' && cancel !== null) {
       const taskId = decodeURIComponent(cancel[1]!);
       const controller = running.get(taskId);
-      if (controller === undefined) return json(409, { error: 'The task is not running.', code: 'TASK_FINISHED' });
+      if (controller === undefined)
+        return json(409, { error: 'The task is not running.', code: 'TASK_FINISHED' });
       controller.abort();
       await progress.setStatus(taskId, 'cancelled', { error: 'Cancelled by the user' });
       return json(200, { task_id: taskId, status: 'cancelled' });
@@ -128,11 +157,16 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     progress.nodeHandler(req, res, () => {
       demoRoutes(req, res).catch((error: unknown) => {
         console.error(error);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Internal error.","code":"INTERNAL"}');
+        if (!res.headersSent)
+          res
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end('{"error":"Internal error.","code":"INTERNAL"}');
       });
     }),
   );
-  await new Promise<void>((resolveListen) => httpServer.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolveListen));
+  await new Promise<void>((resolveListen) =>
+    httpServer.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolveListen),
+  );
   const { port } = httpServer.address() as AddressInfo;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,

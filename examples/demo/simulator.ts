@@ -21,7 +21,11 @@ type Publisher = Pick<ProgressPublisher, 'publish' | 'setStatus' | 'reportError'
 export function stepsOf(spec: VideoTaskSpec): Array<{ id: string; name: string; message: string }> {
   const steps = [{ id: 'download', name: 'Download source', message: `Downloading ${spec.title}` }];
   for (let i = 1; i <= spec.segments; i++) {
-    steps.push({ id: `transcode-${i}`, name: `Transcode segment ${i}/${spec.segments}`, message: `Encoding segment ${i} to 1080p H.264` });
+    steps.push({
+      id: `transcode-${i}`,
+      name: `Transcode segment ${i}/${spec.segments}`,
+      message: `Encoding segment ${i} to 1080p H.264`,
+    });
   }
   steps.push({ id: 'thumbnails', name: 'Render thumbnails', message: 'Rendering 12 preview thumbnails' });
   steps.push({ id: 'upload', name: 'Upload', message: 'Uploading renditions to the CDN' });
@@ -41,7 +45,14 @@ export async function runVideoTask(
   const totalSteps = steps.length;
   if (options.fromStep === 0) {
     await publisher.setStatus(spec.taskId, 'running');
-    await publisher.publish(spec.taskId, { progress: 0, currentStep: 'Queued', totalSteps, completedSteps: 0, message: 'Waiting for a worker', metadata: { title: spec.title } });
+    await publisher.publish(spec.taskId, {
+      progress: 0,
+      currentStep: 'Queued',
+      totalSteps,
+      completedSteps: 0,
+      message: 'Waiting for a worker',
+      metadata: { title: spec.title },
+    });
   }
   for (let index = options.fromStep; index < totalSteps; index++) {
     const step = steps[index]!;
@@ -60,5 +71,7 @@ export async function runVideoTask(
       message: step.message,
     });
   }
-  await publisher.setStatus(spec.taskId, 'completed', { result: { url: `https://cdn.example.com/videos/${spec.taskId}/master.m3u8` } });
+  await publisher.setStatus(spec.taskId, 'completed', {
+    result: { url: `https://cdn.example.com/videos/${spec.taskId}/master.m3u8` },
+  });
 }

@@ -17,10 +17,19 @@ export interface DemoStorage {
   close(): Promise<void>;
 }
 
-export function openDemoStorage(options: { sqliteFile: string; databaseUrl?: string | undefined }): DemoStorage {
+export function openDemoStorage(options: {
+  sqliteFile: string;
+  databaseUrl?: string | undefined;
+}): DemoStorage {
   if (options.databaseUrl?.startsWith('postgres')) {
-    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 5 }) }) });
-    return { storage: createSqlStorage({ db, tablePrefix: 'demo_' }), description: 'PostgreSQL (DATABASE_URL)', close: () => db.destroy() };
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 5 }) }),
+    });
+    return {
+      storage: createSqlStorage({ db, tablePrefix: 'demo_' }),
+      description: 'PostgreSQL (DATABASE_URL)',
+      close: () => db.destroy(),
+    };
   }
   mkdirSync(dirname(options.sqliteFile), { recursive: true });
   const sqlite = new Database(options.sqliteFile);
@@ -28,5 +37,9 @@ export function openDemoStorage(options: { sqliteFile: string; databaseUrl?: str
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { storage: createSqlStorage({ db, tablePrefix: 'demo_' }), description: `SQLite (${options.sqliteFile})`, close: () => db.destroy() };
+  return {
+    storage: createSqlStorage({ db, tablePrefix: 'demo_' }),
+    description: `SQLite (${options.sqliteFile})`,
+    close: () => db.destroy(),
+  };
 }

@@ -61,18 +61,30 @@ export function RealtimeProgressTracker(props: RealtimeProgressTrackerProps): Re
       const latest = event.state.latest;
       if (latest !== undefined) latestProps.current.onComplete?.(latest);
     },
-    onError: (event) => latestProps.current.onError?.(event.source === 'task' ? event.payload.error : event.message),
+    onError: (event) =>
+      latestProps.current.onError?.(event.source === 'task' ? event.payload.error : event.message),
     onReconnect: (event) => latestProps.current.onReconnect?.(event.clientId),
   });
   useEffect(() => {
     const onClosed = (event: { willReconnect: boolean; reason: string }) => {
-      if (!event.willReconnect) latestProps.current.onError?.(`连接错误: ${event.reason || 'connection closed'}`);
+      if (!event.willReconnect)
+        latestProps.current.onError?.(`连接错误: ${event.reason || 'connection closed'}`);
     };
     client?.on('disconnected', onClosed);
     return () => void client?.off('disconnected', onClosed);
   }, [client]);
 
-  const { progress, status, currentStep, completedSteps, totalSteps, message, error, history, connectionState } = view;
+  const {
+    progress,
+    status,
+    currentStep,
+    completedSteps,
+    totalSteps,
+    message,
+    error,
+    history,
+    connectionState,
+  } = view;
   const statusLabel = status === undefined ? 'Waiting' : (STATUS_LABEL[status] ?? status);
   return (
     <div
@@ -116,7 +128,7 @@ export function RealtimeProgressTracker(props: RealtimeProgressTrackerProps): Re
           {history.map((item) => (
             <li key={item.seq} className="rp-tracker__history-item" data-type={item.type}>
               <span className="rp-tracker__history-seq">#{item.seq}</span>{' '}
-              {item.type === 'progress' ? `${item.progress}%` : item.status ?? item.type} {item.message}
+              {item.type === 'progress' ? `${item.progress}%` : (item.status ?? item.type)} {item.message}
             </li>
           ))}
         </ol>

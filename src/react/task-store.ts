@@ -4,7 +4,13 @@
  * The store subscribes the client to the task while at least one component listens, so one
  * component unmounting never unsubscribes another.
  */
-import type { ClientErrorEvent, ProgressClient, TaskProgressEvent, TaskState, TaskStatusEvent } from '../client/index.js';
+import type {
+  ClientErrorEvent,
+  ProgressClient,
+  TaskProgressEvent,
+  TaskState,
+  TaskStatusEvent,
+} from '../client/index.js';
 
 /** A task event as the React binding keeps it in `history`. */
 export interface TaskHistoryItem {
@@ -75,12 +81,26 @@ function createTaskStore(client: ProgressClient, taskId: string, forget: () => v
     const onStatus = (event: TaskStatusEvent): void => {
       if (event.taskId !== taskId) return;
       const { payload } = event;
-      update(event.state, { seq: event.seq, type: 'status', progress: undefined, status: payload.status, message: payload.error, timestamp: payload.timestamp });
+      update(event.state, {
+        seq: event.seq,
+        type: 'status',
+        progress: undefined,
+        status: payload.status,
+        message: payload.error,
+        timestamp: payload.timestamp,
+      });
     };
     const onError = (event: ClientErrorEvent): void => {
       if (event.taskId !== taskId || event.source !== 'task') return;
       const { payload } = event;
-      update(event.state, { seq: event.seq, type: 'error', progress: undefined, status: undefined, message: payload.error, timestamp: payload.timestamp });
+      update(event.state, {
+        seq: event.seq,
+        type: 'error',
+        progress: undefined,
+        status: undefined,
+        message: payload.error,
+        timestamp: payload.timestamp,
+      });
     };
     client.on('progress', onProgress);
     client.on('status', onStatus);

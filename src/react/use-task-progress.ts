@@ -1,12 +1,12 @@
 /** `useTaskProgress`: a task's live state for a component, on `useSyncExternalStore`. */
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import type {
+  ClientErrorEvent,
   ConnectionState,
   ProgressClient,
   ReconnectedEvent,
   TaskCompleteEvent,
   TaskProgressEvent,
-  ClientErrorEvent,
 } from '../client/index.js';
 import type { TaskStatus } from '../shared/protocol.js';
 import { useProgressClient } from './provider.js';
@@ -59,7 +59,11 @@ export function useTaskProgress(taskId: string, options: UseTaskProgressOptions 
   const fromContext = useProgressClient();
   const client = options.client === undefined ? fromContext : options.client;
   const store = client === null ? undefined : taskStore(client, taskId);
-  const snapshot = useSyncExternalStore(store?.subscribe ?? noop, store?.getSnapshot ?? emptyTaskSnapshot, emptyTaskSnapshot);
+  const snapshot = useSyncExternalStore(
+    store?.subscribe ?? noop,
+    store?.getSnapshot ?? emptyTaskSnapshot,
+    emptyTaskSnapshot,
+  );
   const subscribeState = useCallback(
     (onChange: () => void) => {
       client?.on('state', onChange);
@@ -73,9 +77,12 @@ export function useTaskProgress(taskId: string, options: UseTaskProgressOptions 
   callbacks.current = options;
   useEffect(() => {
     if (client === null) return;
-    const onProgress = (event: TaskProgressEvent) => event.taskId === taskId && callbacks.current.onProgress?.(event);
-    const onComplete = (event: TaskCompleteEvent) => event.taskId === taskId && callbacks.current.onComplete?.(event);
-    const onError = (event: ClientErrorEvent) => event.taskId === taskId && callbacks.current.onError?.(event);
+    const onProgress = (event: TaskProgressEvent) =>
+      event.taskId === taskId && callbacks.current.onProgress?.(event);
+    const onComplete = (event: TaskCompleteEvent) =>
+      event.taskId === taskId && callbacks.current.onComplete?.(event);
+    const onError = (event: ClientErrorEvent) =>
+      event.taskId === taskId && callbacks.current.onError?.(event);
     const onReconnect = (event: ReconnectedEvent) => callbacks.current.onReconnect?.(event);
     client.on('progress', onProgress);
     client.on('complete', onComplete);

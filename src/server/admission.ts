@@ -32,7 +32,8 @@ export function createAdmission(options: ResolvedServerOptions, customAuthentica
       if (origin !== null && !originAllowed(origin, request)) {
         return { code: 'ORIGIN_NOT_ALLOWED', message: 'This origin may not open a WebSocket here.' };
       }
-      if (total >= maxConnections) return { code: 'TOO_MANY_CONNECTIONS', message: 'The server is at its connection limit.' };
+      if (total >= maxConnections)
+        return { code: 'TOO_MANY_CONNECTIONS', message: 'The server is at its connection limit.' };
       if (maxConnectionsPerIp > 0 && (byIp.get(request.ip) ?? 0) >= maxConnectionsPerIp) {
         return { code: 'TOO_MANY_CONNECTIONS', message: 'Too many connections from this address.' };
       }
@@ -63,7 +64,8 @@ function createOriginCheck(
 ): (origin: string, request: AuthRequest) => boolean {
   if (typeof allowed === 'function') return allowed;
   if (allowed !== undefined) {
-    return (origin) => allowed.some((rule) => (typeof rule === 'string' ? rule === origin : rule.test(origin)));
+    return (origin) =>
+      allowed.some((rule) => (typeof rule === 'string' ? rule === origin : rule.test(origin)));
   }
   if (!customAuthenticate) return () => true;
   // Same origin: the page's origin names the host the upgrade was sent to.

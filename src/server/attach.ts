@@ -3,13 +3,13 @@
  * authenticates the upgrade, adapts `ws` sockets to `ServerSocket`, and drops peers that stop
  * answering protocol pings.
  */
-import { type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
-import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
 import { createAdmission } from './admission.js';
+import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
 import type { Hub } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Logger } from './types.js';
@@ -22,8 +22,11 @@ export interface AttachDeps {
 }
 
 export interface Attachment {
-  /** Stops taking upgrades, closes every socket with 1001, and waits (bounded) for them. */
-  close(): Promise<void>;
+  /**
+   * Refuses new upgrades (503), closes every socket (1001, or 1012 spread over `drainMs`),
+   * waits (bounded) for them, then leaves the host's server.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 /** How long `close()` waits for clients to finish the close handshake before cutting them. */
@@ -32,7 +35,11 @@ const CLOSE_GRACE_MS = 1_000;
 export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Attachment {
   const { hub, auth, logger, options } = deps;
   const paths = new Set([options.path, `${options.path}/reconnect`]);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxFrameBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.limits.maxFrameBytes,
+    perMessageDeflate: false,
+  });
   const awaitingPong = new Set<WebSocket>();
   const admission = createAdmission(options, auth.custom);
   let closing = false;
@@ -41,11 +48,12 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     const pathname = requestUrl(req).pathname;
     if (!paths.has(pathname)) {
       // Another listener (a second ws server, Vite's HMR) may own this path; if none does, refuse.
-      if (httpServer.listenerCount('upgrade') === 1) refuse(socket, 'NOT_FOUND', 'No WebSocket endpoint at this path.');
+      if (httpServer.listenerCount('upgrade') === 1)
+        refuse(socket, 'NOT_FOUND', 'No WebSocket endpoint at this path.');
       return;
     }
-    if (closing) return refuse(socket, 'CLOSED', 'The server is shutting down.');
-    void upgrade(req, socket, head);
+    if (closing) refuse(socket, 'CLOSED', 'The server is shutting down.');
+    else void upgrade(req, socket, head);
   };
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
@@ -54,7 +62,8 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     if (identity === null) return refuse(socket, 'UNAUTHENTICATED', 'Authentication failed.');
     const refusal = admission.check(request, identity);
     if (refusal !== undefined) return refuse(socket, refusal.code, refusal.message);
-    const oldClientId = request.url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
+    const oldClientId =
+      request.url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
     let session = null;
     try {
       session = await hub.findSession(oldClientId);
@@ -109,11 +118,11 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
       : undefined;
 
   return {
-    async close() {
+    async close(drainMs = 0) {
       closing = true;
-      httpServer.off('upgrade', onUpgrade);
       if (heartbeat !== undefined) clearInterval(heartbeat);
-      await hub.close();
+      await hub.close(drainMs);
+      httpServer.off('upgrade', onUpgrade);
       await Promise.all([...wss.clients].map((ws) => closedWithin(ws, CLOSE_GRACE_MS)));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

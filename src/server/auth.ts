@@ -1,7 +1,7 @@
 /** Default identity and the normalised request shape the auth hooks receive. */
 import type { IncomingMessage } from 'node:http';
 import { LIMITS } from '../shared/protocol.js';
-import type { Authenticate, AuthRequest, Authorize, Identity, Logger } from './types.js';
+import type { Authenticate, Authorize, AuthRequest, Identity, Logger } from './types.js';
 
 /**
  * The seed's behaviour: `user_id` (default `anonymous`) and `project_id` from the query.

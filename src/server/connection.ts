@@ -161,7 +161,10 @@ export class Connection {
 
   /** Leaves slow mode once the socket drained below half the high-water mark. */
   private checkDrained(): void {
-    if (this.closed) return this.dispose();
+    if (this.closed) {
+      this.dispose();
+      return;
+    }
     if (this.socket.bufferedAmount > this.policy.highWaterBytes / 2) {
       if (Date.now() - (this.slowSinceMs ?? 0) > this.policy.slowConsumerGraceMs) this.hooks.tooSlow(this);
       return;
@@ -183,6 +186,8 @@ export class Connection {
     if (sub.closed) return;
     const { fromSeq, message } = held;
     // Mark the fold so the client does not take the jump for a gap and ask for a replay.
-    this.send(fromSeq === message.seq ? message.frame : `{"coalesced_from":${fromSeq},${message.frame.slice(1)}`);
+    this.send(
+      fromSeq === message.seq ? message.frame : `{"coalesced_from":${fromSeq},${message.frame.slice(1)}`,
+    );
   }
 }

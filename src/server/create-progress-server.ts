@@ -14,9 +14,9 @@ import { createFetchHandler } from './http/fetch.js';
 import { createNodeHandler } from './http/node.js';
 import { Hub } from './hub.js';
 import { silentLogger } from './logger.js';
+import { formatPrometheus, MetricsRecorder, type ServerMetrics } from './metrics.js';
 import { type ProgressServerOptions, resolveServerOptions } from './options.js';
 import { buildPublisher, type ProgressPublisher } from './progress-service.js';
-import { formatPrometheus, MetricsRecorder, type ServerMetrics } from './metrics.js';
 import type { ConnectionStats } from './types.js';
 
 export interface ProgressServer extends Omit<ProgressPublisher, 'close'> {
@@ -38,11 +38,14 @@ export interface ProgressServer extends Omit<ProgressPublisher, 'close'> {
   /** The same metrics in the Prometheus text format; see `createPrometheusHandler`. */
   prometheusMetrics(): string;
   /**
-   * Closes every WebSocket with 1001, saves their sessions for resume, writes throttled
-   * updates, flushes storage and removes the server's listeners. The host's `http.Server`
-   * keeps running.
+   * Closes every WebSocket, saves their sessions for resume, writes throttled updates,
+   * flushes storage and removes the server's listeners. The host's `http.Server` keeps
+   * running. New upgrades are refused (503) from the start.
+   * @param options.drainMs For rolling deploys: close each socket with 1012 (service restart)
+   * at a random moment within this window instead of all at once with 1001, so reconnecting
+   * clients spread over the remaining nodes. @default 0
    */
-  close(): Promise<void>;
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /**
@@ -76,7 +79,8 @@ export function createProgressServer(
     const live = hub.liveCounts();
     const messagesSent = recorder.messagesSentByClosed + live.messagesSent;
     const now = Date.now();
-    const messagesPerSecond = now > lastRate.atMs ? ((messagesSent - lastRate.messagesSent) * 1000) / (now - lastRate.atMs) : 0;
+    const messagesPerSecond =
+      now > lastRate.atMs ? ((messagesSent - lastRate.messagesSent) * 1000) / (now - lastRate.atMs) : 0;
     lastRate = { atMs: now, messagesSent };
     return {
       connectedClients: totalClients,
@@ -88,7 +92,8 @@ export function createProgressServer(
       eventsPublishedTotal: recorder.eventsPublished,
       resumeAttemptsTotal: recorder.resumeAttempts,
       resumeSuccessesTotal: recorder.resumeSuccesses,
-      resumeSuccessRate: recorder.resumeAttempts === 0 ? 1 : recorder.resumeSuccesses / recorder.resumeAttempts,
+      resumeSuccessRate:
+        recorder.resumeAttempts === 0 ? 1 : recorder.resumeSuccesses / recorder.resumeAttempts,
       deliveryLatency: recorder.deliveryLatency.summary(),
       storageWriteLatency: recorder.storageWriteLatency.summary(),
       slowConsumers: live.slowConsumers,
@@ -104,7 +109,9 @@ export function createProgressServer(
   const cleanup =
     resolved.cleanupIntervalMs > 0
       ? setInterval(() => {
-          storage.cleanup(Date.now()).catch((error) => logger.error({ err: error }, 'storage cleanup failed'));
+          storage
+            .cleanup(Date.now())
+            .catch((error) => logger.error({ err: error }, 'storage cleanup failed'));
         }, resolved.cleanupIntervalMs).unref()
       : undefined;
 
@@ -118,11 +125,11 @@ export function createProgressServer(
     stats: () => hub.stats(),
     metrics,
     prometheusMetrics: () => formatPrometheus(metrics(), recorder),
-    close() {
+    close(options = {}) {
       closing ??= (async () => {
         if (cleanup !== undefined) clearInterval(cleanup);
         await publisher.close();
-        await attachment.close();
+        await attachment.close(options.drainMs ?? 0);
         await storage.close();
         await bus.close();
       })();
@@ -137,9 +144,14 @@ export function createProgressServer(
  * @example
  * app.get('/metrics', createPrometheusHandler(progress));
  */
-export function createPrometheusHandler(server: Pick<ProgressServer, 'prometheusMetrics'>): (req: IncomingMessage, res: ServerResponse) => void {
+export function createPrometheusHandler(
+  server: Pick<ProgressServer, 'prometheusMetrics'>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'cache-control': 'no-store',
+    });
     res.end(server.prometheusMetrics());
   };
 }

@@ -4,7 +4,12 @@ import type { ProgressMessage, TaskEventMessage } from '../shared/protocol.js';
 
 /** The wire message of a stored event: `{"type","task_id","seq","payload"}`. */
 export function encodeTaskEvent(event: StoredTaskEvent): string {
-  const message = { type: event.type, task_id: event.taskId, seq: event.seq, payload: event.payload } as TaskEventMessage;
+  const message = {
+    type: event.type,
+    task_id: event.taskId,
+    seq: event.seq,
+    payload: event.payload,
+  } as TaskEventMessage;
   return JSON.stringify(message);
 }
 

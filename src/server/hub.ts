@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, BusMessage } from '../adapters/bus/types.js';
 import type { SessionRecord, StorageAdapter } from '../adapters/storage/types.js';
+import { CloseCode, type ErrorCode } from '../shared/codes.js';
 import { decodeClientFrame } from '../shared/decode.js';
+import { ProgressError } from '../shared/errors.js';
 import {
   clientErrorMessage,
   connectedMessage,
@@ -18,12 +20,10 @@ import type { AuthHooks } from './auth.js';
 import { Connection, type ConnectionInfo, type ServerSocket } from './connection.js';
 import { encodeSnapshot, encodeTaskEvent } from './frames.js';
 import { redactClientId, safeForLog } from './logger.js';
+import type { MetricsRecorder } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
 import type { ClientRegistry, ConnectionStats, Logger } from './types.js';
-import { CloseCode, type ErrorCode } from '../shared/codes.js';
-import { ProgressError } from '../shared/errors.js';
-import type { MetricsRecorder } from './metrics.js';
 
 export interface HubDeps {
   readonly metrics: MetricsRecorder;
@@ -97,9 +97,15 @@ export class Hub {
       if (live !== undefined && live.identity.userId === identity.userId) {
         restored = live.cursors();
         this.takeOver(live);
-      } else if (live === undefined && request.session?.userId === identity.userId && request.session.expiresAtMs > now) {
+      } else if (
+        live === undefined &&
+        request.session?.userId === identity.userId &&
+        request.session.expiresAtMs > now
+      ) {
         restored = request.session.subscriptions;
-        void this.deps.storage.deleteSession(oldClientId).catch((error) => this.logStorageError(error, 'deleteSession'));
+        void this.deps.storage
+          .deleteSession(oldClientId)
+          .catch((error) => this.logStorageError(error, 'deleteSession'));
       }
     }
     if (restored !== undefined) metrics.resumeSuccesses++;
@@ -126,14 +132,29 @@ export class Hub {
     const greeting =
       oldClientId === undefined
         ? connectedMessage(clientId, now)
-        : reconnectedMessage(clientId, oldClientId, Object.keys(restored ?? {}), now, restored === undefined ? SESSION_NOT_FOUND : undefined);
+        : reconnectedMessage(
+            clientId,
+            oldClientId,
+            Object.keys(restored ?? {}),
+            now,
+            restored === undefined ? SESSION_NOT_FOUND : undefined,
+          );
     connection.send(JSON.stringify(greeting));
-    for (const [taskId, cursor] of Object.entries(restored ?? {})) this.restoreSubscription(connection, taskId, cursor);
+    for (const [taskId, cursor] of Object.entries(restored ?? {}))
+      this.restoreSubscription(connection, taskId, cursor);
 
     this.audit(connection, null);
-    const log = { clientId: redactClientId(clientId), userId: safeForLog(identity.userId), projectId: safeForLog(identity.projectId) };
+    const log = {
+      clientId: redactClientId(clientId),
+      userId: safeForLog(identity.userId),
+      projectId: safeForLog(identity.projectId),
+    };
     if (oldClientId === undefined) this.deps.logger.info(log, 'WebSocket client connected');
-    else if (restored !== undefined) this.deps.logger.info({ ...log, tasks: Object.keys(restored).length }, 'WebSocket client resumed its session');
+    else if (restored !== undefined)
+      this.deps.logger.info(
+        { ...log, tasks: Object.keys(restored).length },
+        'WebSocket client resumed its session',
+      );
     else this.deps.logger.info(log, 'WebSocket client could not resume; new session');
     return connection;
   }
@@ -177,7 +198,10 @@ export class Hub {
     const { messagesPerSecond, messageBurst, maxRateViolations } = this.deps.options.limits;
     const elapsedMs = now - connection.rateCheckedAtMs;
     if (elapsedMs > 0) {
-      connection.rateTokens = Math.min(messageBurst, connection.rateTokens + (elapsedMs * messagesPerSecond) / 1000);
+      connection.rateTokens = Math.min(
+        messageBurst,
+        connection.rateTokens + (elapsedMs * messagesPerSecond) / 1000,
+      );
       connection.rateCheckedAtMs = now;
     }
     if (connection.rateTokens >= 1) {
@@ -191,7 +215,12 @@ export class Hub {
     } else if (connection.rateTokens >= 0) {
       // Go one token into debt, so the next error waits for a refill.
       connection.rateTokens -= 1;
-      this.sendError(connection, '', 'RATE_LIMITED', `Too many messages; at most ${messagesPerSecond} per second are accepted.`);
+      this.sendError(
+        connection,
+        '',
+        'RATE_LIMITED',
+        `Too many messages; at most ${messagesPerSecond} per second are accepted.`,
+      );
     }
     return false;
   }
@@ -202,14 +231,25 @@ export class Hub {
   }
 
   /** Closes every connection with 1001 and waits for their sessions to be saved. */
-  async close(): Promise<void> {
+  /**
+   * Closes every connection and waits for their sessions to be saved: at once with 1001, or
+   * with `drainMs`, each at a random moment within it with 1012 (service restart), so the
+   * clients of a node being redeployed do not all land on the other nodes in the same second.
+   */
+  async close(drainMs = 0): Promise<void> {
     this.closing = true;
-    const finishing = [...this.connections.values()].map((connection) => {
+    const [code, reason] =
+      drainMs > 0
+        ? [CloseCode.ServiceRestart, 'service restart']
+        : [CloseCode.GoingAway, 'server going away'];
+    const closing = [...this.connections.values()].map(async (connection) => {
+      if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * drainMs));
       const saved = this.finish(connection);
-      connection.socket.close(CloseCode.GoingAway, 'server going away');
-      return saved;
+      connection.socket.close(code, reason);
+      await saved;
     });
-    await Promise.all([...finishing, ...this.sessionSaves]);
+    await Promise.all(closing);
+    await Promise.all(this.sessionSaves);
   }
 
   /** The REST layer's view of the connections. */
@@ -257,13 +297,22 @@ export class Hub {
   // --- subscriptions ------------------------------------------------------------------
 
   /** Subscribes, or refuses with an error sent to the client and returned to the caller. */
-  private async subscribe(connection: Connection, taskId: string, since: number | undefined): Promise<Refusal | undefined> {
+  private async subscribe(
+    connection: Connection,
+    taskId: string,
+    since: number | undefined,
+  ): Promise<Refusal | undefined> {
     const existing = connection.subscriptions.get(taskId);
     if (existing !== undefined) return this.resubscribe(connection, existing, since);
     const tooMany = this.checkSubscriptionCap(connection, taskId);
     if (tooMany !== undefined) return tooMany;
     if (!(await this.deps.auth.authorize(connection.identity, taskId))) {
-      return this.refuse(connection, taskId, 'FORBIDDEN', `Not allowed to follow task ${JSON.stringify(taskId)}.`);
+      return this.refuse(
+        connection,
+        taskId,
+        'FORBIDDEN',
+        `Not allowed to follow task ${JSON.stringify(taskId)}.`,
+      );
     }
     if (connection.closed) return undefined;
     // The client may have subscribed again while `authorize` ran.
@@ -272,7 +321,10 @@ export class Hub {
     const stillTooMany = this.checkSubscriptionCap(connection, taskId);
     if (stillTooMany !== undefined) return stillTooMany;
     const sub = this.addSubscription(connection, taskId);
-    this.deps.logger.debug({ clientId: connection.clientId, taskId: safeForLog(taskId) }, 'client subscribed to task');
+    this.deps.logger.debug(
+      { clientId: connection.clientId, taskId: safeForLog(taskId) },
+      'client subscribed to task',
+    );
     await this.whenLive(sub);
     await this.runCatchUp(connection, sub, since, true);
     return undefined;
@@ -295,7 +347,11 @@ export class Hub {
   }
 
   /** Subscribing again: with `since`, replay from there (the client found a gap). */
-  private async resubscribe(connection: Connection, sub: Subscription, since: number | undefined): Promise<undefined> {
+  private async resubscribe(
+    connection: Connection,
+    sub: Subscription,
+    since: number | undefined,
+  ): Promise<undefined> {
     if (since === undefined) {
       connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()])));
       return undefined;
@@ -354,7 +410,9 @@ export class Hub {
     task.subs.delete(sub);
     if (task.subs.size === 0) {
       this.tasks.delete(sub.taskId);
-      void this.deps.bus.unsubscribe(sub.taskId).catch((error) => this.deps.logger.warn({ err: error }, 'bus unsubscribe failed'));
+      void this.deps.bus
+        .unsubscribe(sub.taskId)
+        .catch((error) => this.deps.logger.warn({ err: error }, 'bus unsubscribe failed'));
     }
   }
 
@@ -364,7 +422,8 @@ export class Hub {
     for (const sub of task.subs) sub.deliver(message);
     const { metrics } = this.deps;
     metrics.eventsFannedOut++;
-    if (message.publishedAtMs !== undefined) metrics.deliveryLatency.observe(Date.now() - message.publishedAtMs);
+    if (message.publishedAtMs !== undefined)
+      metrics.deliveryLatency.observe(Date.now() - message.publishedAtMs);
   }
 
   /** The bus may have lost messages: every idle subscription checks storage for newer events. */
@@ -382,7 +441,12 @@ export class Hub {
    * Replays what the subscription missed from storage, then releases the live events held
    * meanwhile, in order. `reply` sends the `subscribed` answer first.
    */
-  private async runCatchUp(connection: Connection, sub: Subscription, since: number | undefined, reply: boolean): Promise<void> {
+  private async runCatchUp(
+    connection: Connection,
+    sub: Subscription,
+    since: number | undefined,
+    reply: boolean,
+  ): Promise<void> {
     let from = since;
     let answer = reply;
     try {
@@ -390,7 +454,11 @@ export class Hub {
         const plan = await this.planCatchUp(sub.taskId, from);
         if (sub.closed || connection.closed) return;
         if (answer || plan.recovered === false) {
-          connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], plan.recovered)));
+          connection.send(
+            JSON.stringify(
+              subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], plan.recovered),
+            ),
+          );
         }
         answer = false;
         for (const frame of plan.frames) connection.send(frame);
@@ -414,7 +482,12 @@ export class Hub {
       if (connection.closed || sub.closed) return;
       connection.subscriptions.delete(sub.taskId);
       this.removeSubscription(sub);
-      this.sendError(connection, sub.taskId, 'STORAGE_UNAVAILABLE', 'Could not load the task from storage; subscribe again later.');
+      this.sendError(
+        connection,
+        sub.taskId,
+        'STORAGE_UNAVAILABLE',
+        'Could not load the task from storage; subscribe again later.',
+      );
     }
   }
 
@@ -422,10 +495,17 @@ export class Hub {
     const { storage } = this.deps;
     if (since === undefined) {
       const snapshot = await storage.getSnapshot(taskId);
-      return { frames: snapshot === null ? [] : [encodeSnapshot(snapshot)], cursor: snapshot?.seq ?? 0, recovered: undefined };
+      return {
+        frames: snapshot === null ? [] : [encodeSnapshot(snapshot)],
+        cursor: snapshot?.seq ?? 0,
+        recovered: undefined,
+      };
     }
     const limit = this.deps.options.limits.maxReplayEvents;
-    const [events, snapshot] = await Promise.all([storage.getHistory(taskId, { afterSeq: since, limit }), storage.getSnapshot(taskId)]);
+    const [events, snapshot] = await Promise.all([
+      storage.getHistory(taskId, { afterSeq: since, limit }),
+      storage.getSnapshot(taskId),
+    ]);
     if (snapshot === null || snapshot.seq <= since) return { frames: [], cursor: since, recovered: true };
     const first = events[0];
     const last = events.at(-1);
@@ -447,7 +527,10 @@ export class Hub {
 
   private kill(connection: Connection, code: number, reason: string): void {
     if (connection.closed) return;
-    this.deps.logger.warn({ clientId: redactClientId(connection.clientId), code }, `closing connection: ${reason}`);
+    this.deps.logger.warn(
+      { clientId: redactClientId(connection.clientId), code },
+      `closing connection: ${reason}`,
+    );
     void this.finish(connection);
     connection.socket.close(code, reason);
   }
@@ -461,7 +544,8 @@ export class Hub {
     connection.dispose();
     this.deps.metrics.messagesSentByClosed += connection.messageCount;
     for (const sub of connection.subscriptions.values()) this.removeSubscription(sub);
-    if (this.connections.get(connection.clientId) === connection) this.connections.delete(connection.clientId);
+    if (this.connections.get(connection.clientId) === connection)
+      this.connections.delete(connection.clientId);
     this.audit(connection, now);
     this.deps.logger.info({ clientId: redactClientId(connection.clientId) }, 'WebSocket client disconnected');
     if (connection.replaced) return Promise.resolve();
@@ -473,7 +557,9 @@ export class Hub {
       lastActiveAtMs: connection.lastActiveAtMs,
       expiresAtMs: now + this.deps.options.sessionTtlMs,
     };
-    const saved = this.deps.storage.saveSession(session).catch((error) => this.logStorageError(error, 'saveSession'));
+    const saved = this.deps.storage
+      .saveSession(session)
+      .catch((error) => this.logStorageError(error, 'saveSession'));
     this.sessionSaves.add(saved);
     void saved.finally(() => this.sessionSaves.delete(saved));
     return saved;

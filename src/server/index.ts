@@ -7,7 +7,11 @@ export type { Bus, BusMessage } from '../adapters/bus/types.js';
 export { createMemoryStorage, type MemoryStorageOptions } from '../adapters/storage/memory.js';
 export { type ApplyResult, applyTaskEvent } from '../adapters/storage/task-events.js';
 export * from '../adapters/storage/types.js';
-export { createPrometheusHandler, createProgressServer, type ProgressServer } from './create-progress-server.js';
+export {
+  createProgressServer,
+  createPrometheusHandler,
+  type ProgressServer,
+} from './create-progress-server.js';
 export type { LatencySummary, ServerMetrics } from './metrics.js';
 export type {
   HeartbeatOptions,
@@ -23,4 +27,4 @@ export {
   type PublishReceipt,
 } from './progress-service.js';
 export type { ErrorReport, ProgressUpdate, StatusDetails } from './publish-input.js';
-export type { Authenticate, AuthRequest, Authorize, ConnectionStats, Identity, Logger } from './types.js';
+export type { Authenticate, Authorize, AuthRequest, ConnectionStats, Identity, Logger } from './types.js';

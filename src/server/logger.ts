@@ -3,14 +3,16 @@ import type { Logger } from './types.js';
 /** The default logger: says nothing. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 /**
  * Client-supplied text made safe for a log line: control characters escaped (no forged log
  * lines or terminal escapes) and length capped.
  */
 export function safeForLog(text: string, maxChars = 200): string {
   const clipped = text.length > maxChars ? `${text.slice(0, maxChars)}…` : text;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  return clipped.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return clipped.replace(CONTROL_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

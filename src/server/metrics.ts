@@ -5,7 +5,9 @@
  */
 
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is +Inf. */
-export const LATENCY_BUCKETS_MS = [0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000] as const;
+export const LATENCY_BUCKETS_MS = [
+  0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000,
+] as const;
 
 export interface LatencySummary {
   readonly count: number;
@@ -99,14 +101,34 @@ export interface ServerMetrics {
 }
 
 /** Renders metrics in the Prometheus text exposition format (version 0.0.4). */
-export function formatPrometheus(metrics: ServerMetrics, recorder: MetricsRecorder, prefix = 'realtime_progress_'): string {
+export function formatPrometheus(
+  metrics: ServerMetrics,
+  recorder: MetricsRecorder,
+  prefix = 'realtime_progress_',
+): string {
   const lines: string[] = [];
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number, labels = ''): void => {
-    lines.push(`# HELP ${prefix}${name} ${help}`, `# TYPE ${prefix}${name} ${type}`, `${prefix}${name}${labels} ${value}`);
+  const metric = (
+    name: string,
+    type: 'gauge' | 'counter',
+    help: string,
+    value: number,
+    labels = '',
+  ): void => {
+    lines.push(
+      `# HELP ${prefix}${name} ${help}`,
+      `# TYPE ${prefix}${name} ${type}`,
+      `${prefix}${name}${labels} ${value}`,
+    );
   };
-  const labelled = (name: string, help: string, label: string, values: Readonly<Record<string, number>>): void => {
+  const labelled = (
+    name: string,
+    help: string,
+    label: string,
+    values: Readonly<Record<string, number>>,
+  ): void => {
     lines.push(`# HELP ${prefix}${name} ${help}`, `# TYPE ${prefix}${name} gauge`);
-    for (const [key, value] of Object.entries(values)) lines.push(`${prefix}${name}{${label}="${escapeLabel(key)}"} ${value}`);
+    for (const [key, value] of Object.entries(values))
+      lines.push(`${prefix}${name}{${label}="${escapeLabel(key)}"} ${value}`);
   };
   const histogram = (name: string, help: string, histogram: LatencyHistogram): void => {
     lines.push(`# HELP ${prefix}${name} ${help}`, `# TYPE ${prefix}${name} histogram`);
@@ -118,22 +140,85 @@ export function formatPrometheus(metrics: ServerMetrics, recorder: MetricsRecord
     });
     lines.push(`${prefix}${name}_sum ${histogram.sumMs / 1000}`, `${prefix}${name}_count ${histogram.count}`);
   };
-  metric('connected_clients', 'gauge', 'WebSocket clients connected to this process.', metrics.connectedClients);
+  metric(
+    'connected_clients',
+    'gauge',
+    'WebSocket clients connected to this process.',
+    metrics.connectedClients,
+  );
   labelled('connected_clients_by_user', 'Connected clients per user.', 'user', metrics.byUser);
   labelled('connected_clients_by_project', 'Connected clients per project.', 'project', metrics.byProject);
-  metric('connections_opened_total', 'counter', 'WebSocket connections accepted.', metrics.connectionsOpenedTotal);
+  metric(
+    'connections_opened_total',
+    'counter',
+    'WebSocket connections accepted.',
+    metrics.connectionsOpenedTotal,
+  );
   metric('messages_sent_total', 'counter', 'Messages written to sockets.', metrics.messagesSentTotal);
-  metric('events_published_total', 'counter', 'Task events published through this process.', metrics.eventsPublishedTotal);
-  metric('resume_attempts_total', 'counter', 'Connections that asked to resume a session.', metrics.resumeAttemptsTotal);
-  metric('resume_successes_total', 'counter', 'Resume attempts that kept their session.', metrics.resumeSuccessesTotal);
-  histogram('delivery_latency_seconds', 'From an event being stored to its fan-out to local sockets.', recorder.deliveryLatency);
-  histogram('storage_write_latency_seconds', 'Duration of storage appends on the publish path.', recorder.storageWriteLatency);
-  metric('slow_consumers', 'gauge', 'Connections coalescing progress because they read too slowly.', metrics.slowConsumers);
-  metric('pending_events', 'gauge', 'Live events held while subscriptions replay history.', metrics.pendingEvents);
-  metric('coalesced_events_total', 'counter', 'Progress events folded into later ones for slow consumers.', metrics.coalescedEventsTotal);
-  metric('dropped_pending_events_total', 'counter', 'Held live events dropped (refetched from storage instead).', metrics.droppedPendingEventsTotal);
-  metric('rate_limited_messages_total', 'counter', 'Client messages refused by the rate limit.', metrics.rateLimitedMessagesTotal);
-  metric('slow_consumer_disconnects_total', 'counter', 'Connections closed with 4009.', metrics.slowConsumerDisconnectsTotal);
+  metric(
+    'events_published_total',
+    'counter',
+    'Task events published through this process.',
+    metrics.eventsPublishedTotal,
+  );
+  metric(
+    'resume_attempts_total',
+    'counter',
+    'Connections that asked to resume a session.',
+    metrics.resumeAttemptsTotal,
+  );
+  metric(
+    'resume_successes_total',
+    'counter',
+    'Resume attempts that kept their session.',
+    metrics.resumeSuccessesTotal,
+  );
+  histogram(
+    'delivery_latency_seconds',
+    'From an event being stored to its fan-out to local sockets.',
+    recorder.deliveryLatency,
+  );
+  histogram(
+    'storage_write_latency_seconds',
+    'Duration of storage appends on the publish path.',
+    recorder.storageWriteLatency,
+  );
+  metric(
+    'slow_consumers',
+    'gauge',
+    'Connections coalescing progress because they read too slowly.',
+    metrics.slowConsumers,
+  );
+  metric(
+    'pending_events',
+    'gauge',
+    'Live events held while subscriptions replay history.',
+    metrics.pendingEvents,
+  );
+  metric(
+    'coalesced_events_total',
+    'counter',
+    'Progress events folded into later ones for slow consumers.',
+    metrics.coalescedEventsTotal,
+  );
+  metric(
+    'dropped_pending_events_total',
+    'counter',
+    'Held live events dropped (refetched from storage instead).',
+    metrics.droppedPendingEventsTotal,
+  );
+  metric(
+    'rate_limited_messages_total',
+    'counter',
+    'Client messages refused by the rate limit.',
+    metrics.rateLimitedMessagesTotal,
+  );
+  metric(
+    'slow_consumer_disconnects_total',
+    'counter',
+    'Connections closed with 4009.',
+    metrics.slowConsumerDisconnectsTotal,
+  );
   return `${lines.join('\n')}\n`;
 }
 

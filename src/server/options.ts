@@ -3,7 +3,7 @@
  * resolves them at construction.
  */
 import type { Bus } from '../adapters/bus/types.js';
-import type { Authenticate, AuthRequest, Authorize, Logger } from './types.js';
+import type { Authenticate, Authorize, AuthRequest, Logger } from './types.js';
 
 export interface ThrottleOptions {
   /**

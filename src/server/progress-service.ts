@@ -7,7 +7,7 @@ import { createLocalBus } from '../adapters/bus/local.js';
 import type { Bus } from '../adapters/bus/types.js';
 import type { NewTaskEvent, StorageAdapter } from '../adapters/storage/types.js';
 import { isProgressError, ProgressError, StorageError } from '../shared/errors.js';
-import { TERMINAL_STATUSES, type TaskStatus } from '../shared/protocol.js';
+import { type TaskStatus, TERMINAL_STATUSES } from '../shared/protocol.js';
 import { encodeTaskEvent } from './frames.js';
 import { silentLogger } from './logger.js';
 import type { MetricsRecorder } from './metrics.js';
@@ -69,7 +69,10 @@ export function createProgressPublisher(options: ProgressPublisherOptions): Prog
 }
 
 /** The publisher, optionally recording storage latency and publish counts (the server's metrics). */
-export function buildPublisher(options: ProgressPublisherOptions, metrics: MetricsRecorder | undefined): ProgressPublisher {
+export function buildPublisher(
+  options: ProgressPublisherOptions,
+  metrics: MetricsRecorder | undefined,
+): ProgressPublisher {
   const { storage } = options;
   const bus = options.bus ?? createLocalBus();
   const logger = options.logger ?? silentLogger;
@@ -84,12 +87,16 @@ export function buildPublisher(options: ProgressPublisherOptions, metrics: Metri
       metrics?.storageWriteLatency.observe(performance.now() - startedAt);
     } catch (error) {
       if (isProgressError(error)) throw error;
-      throw new StorageError(`Storage "${storage.name}" failed to append an event of task "${event.taskId}".`, {
-        cause: error,
-      });
+      throw new StorageError(
+        `Storage "${storage.name}" failed to append an event of task "${event.taskId}".`,
+        {
+          cause: error,
+        },
+      );
     }
     const result = results[0];
-    if (result === undefined) throw new StorageError(`Storage "${storage.name}" returned no result for an append.`);
+    if (result === undefined)
+      throw new StorageError(`Storage "${storage.name}" returned no result for an append.`);
     if (!result.ok) throw new ProgressError(result.code, result.message);
     const stored = result.event;
     try {
@@ -103,8 +110,15 @@ export function buildPublisher(options: ProgressPublisherOptions, metrics: Metri
       });
     } catch (error) {
       // The event is stored: subscribers recover it from storage by seq (gap repair, resume).
-      logger.warn({ err: error, taskId: stored.taskId, seq: stored.seq }, 'bus publish failed; event is stored');
-      throw new ProgressError('STORAGE_UNAVAILABLE', `Event ${stored.seq} of task "${stored.taskId}" was stored but the bus failed to deliver it live.`, { cause: error });
+      logger.warn(
+        { err: error, taskId: stored.taskId, seq: stored.seq },
+        'bus publish failed; event is stored',
+      );
+      throw new ProgressError(
+        'STORAGE_UNAVAILABLE',
+        `Event ${stored.seq} of task "${stored.taskId}" was stored but the bus failed to deliver it live.`,
+        { cause: error },
+      );
     }
     return { taskId: stored.taskId, seq: stored.seq, coalesced: false };
   };
@@ -112,7 +126,11 @@ export function buildPublisher(options: ProgressPublisherOptions, metrics: Metri
   const intervalMs = options.throttle?.progressIntervalMs ?? 0;
   const throttle =
     intervalMs > 0
-      ? createProgressThrottle(intervalMs, (taskId, data) => write({ taskId, type: 'progress', timestampMs: now(), data }), now)
+      ? createProgressThrottle(
+          intervalMs,
+          (taskId, data) => write({ taskId, type: 'progress', timestampMs: now(), data }),
+          now,
+        )
       : undefined;
 
   const assertOpen = (): void => {

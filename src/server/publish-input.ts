@@ -3,9 +3,9 @@
  * throws `ProgressValidationError` before anything is stored.
  */
 import * as z from 'zod';
-import { ProgressValidationError } from '../shared/errors.js';
-import { LIMITS, TaskIdSchema, TaskStatusSchema, type TaskStatus } from '../shared/protocol.js';
 import type { ProgressInput } from '../adapters/storage/types.js';
+import { ProgressValidationError } from '../shared/errors.js';
+import { LIMITS, TaskIdSchema, type TaskStatus, TaskStatusSchema } from '../shared/protocol.js';
 
 /** A progress update as `publish(taskId, update)` takes it. */
 export interface ProgressUpdate {

@@ -40,7 +40,11 @@ export interface ProgressThrottle {
   flushAll(): Promise<void>;
 }
 
-export function createProgressThrottle(intervalMs: number, write: Write, now: () => number): ProgressThrottle {
+export function createProgressThrottle(
+  intervalMs: number,
+  write: Write,
+  now: () => number,
+): ProgressThrottle {
   const tasks = new Map<string, TaskThrottle>();
 
   const writePending = async (taskId: string, state: TaskThrottle): Promise<void> => {

@@ -26,7 +26,10 @@ export const CloseCode = {
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** Close codes after which a client must not reconnect on its own. */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Unauthenticated, CloseCode.Forbidden]);
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.Unauthenticated,
+  CloseCode.Forbidden,
+]);
 
 /** Machine-readable error codes carried by `error` messages, REST errors and thrown errors. */
 export const ErrorCode = {

@@ -32,7 +32,11 @@ export function decodeClientValue(value: unknown): DecodedClientMessage {
   const taskId = typeof record.task_id === 'string' ? record.task_id.slice(0, 100) : '';
   if ('action' in record) {
     if (record.action !== 'subscribe' && record.action !== 'unsubscribe') {
-      return failure('UNKNOWN_ACTION', `Unknown action ${describe(record.action)}; use "subscribe" or "unsubscribe".`, taskId);
+      return failure(
+        'UNKNOWN_ACTION',
+        `Unknown action ${describe(record.action)}; use "subscribe" or "unsubscribe".`,
+        taskId,
+      );
     }
     if (!TaskIdSchema.safeParse(record.task_id).success) {
       return failure('INVALID_TASK_ID', 'task_id must be a string of 1 to 100 characters.', taskId);
@@ -47,11 +51,19 @@ export function decodeClientValue(value: unknown): DecodedClientMessage {
   if ('type' in record) {
     const result = PingMessageSchema.safeParse(record);
     if (!result.success) {
-      return failure('UNKNOWN_ACTION', `Unknown message type ${describe(record.type)}; clients send only "ping".`, taskId);
+      return failure(
+        'UNKNOWN_ACTION',
+        `Unknown message type ${describe(record.type)}; clients send only "ping".`,
+        taskId,
+      );
     }
     return { ok: true, message: result.data };
   }
-  return failure('BAD_MESSAGE', 'A message must have "action" (subscribe, unsubscribe) or "type" (ping).', taskId);
+  return failure(
+    'BAD_MESSAGE',
+    'A message must have "action" (subscribe, unsubscribe) or "type" (ping).',
+    taskId,
+  );
 }
 
 function failure(code: ErrorCode, error: string, taskId = ''): DecodedClientMessage {

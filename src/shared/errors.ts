@@ -31,7 +31,12 @@ export class ProgressError extends Error {
 export class ProgressValidationError extends ProgressError {
   readonly issues: readonly string[];
 
-  constructor(code: ErrorCode, message: string, issues: readonly string[] = [], options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    issues: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.name = 'ProgressValidationError';
     this.issues = issues;

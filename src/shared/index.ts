@@ -4,7 +4,7 @@
  * classes. No I/O: safe to import anywhere.
  */
 export * from './codes.js';
-export { decodeClientFrame, type DecodedClientMessage } from './decode.js';
+export { type DecodedClientMessage, decodeClientFrame } from './decode.js';
 export * from './errors.js';
 export { parseFrame } from './frames.js';
 export * from './protocol.js';

@@ -32,7 +32,10 @@ export function reconnectedMessage(
   const payload: ReconnectedMessage['payload'] = {
     client_id: clientId,
     old_client_id: oldClientId,
-    message: failureReason === undefined ? 'WebSocket重连成功' : `Session not resumed (${failureReason}); subscribe again`,
+    message:
+      failureReason === undefined
+        ? 'WebSocket重连成功'
+        : `Session not resumed (${failureReason}); subscribe again`,
     subscribed: Object.fromEntries(subscribed.map((taskId) => [taskId, true])),
     timestamp: rfc3339(nowMs),
     resumed: failureReason === undefined,
@@ -41,7 +44,11 @@ export function reconnectedMessage(
   return { type: 'reconnected', task_id: '', payload };
 }
 
-export function subscribedMessage(taskId: string, topics: readonly string[], recovered?: boolean): SubscribedMessage {
+export function subscribedMessage(
+  taskId: string,
+  topics: readonly string[],
+  recovered?: boolean,
+): SubscribedMessage {
   const payload: SubscribedMessage['payload'] = { topics: [...topics] };
   if (recovered !== undefined) payload.recovered = recovered;
   return { type: 'subscribed', task_id: taskId, payload };
@@ -55,6 +62,11 @@ export function pongMessage(nowMs: number): PongMessage {
   return { type: 'pong', task_id: '', payload: { timestamp: Math.floor(nowMs / 1000) } };
 }
 
-export function clientErrorMessage(taskId: string, code: string, error: string, nowMs: number): ClientErrorMessage {
+export function clientErrorMessage(
+  taskId: string,
+  code: string,
+  error: string,
+  nowMs: number,
+): ClientErrorMessage {
   return { type: 'error', task_id: taskId, payload: { code, error, timestamp: rfc3339(nowMs) } };
 }

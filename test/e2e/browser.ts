@@ -28,7 +28,11 @@ export interface Browser {
 /** Launches Chromium with a fresh profile (Playwright refuses `--user-data-dir` in `launch()`). */
 export async function launchBrowser(): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'rp-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: ARGS, headless: true });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    args: ARGS,
+    headless: true,
+  });
   return {
     context,
     async close() {

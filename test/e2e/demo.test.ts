@@ -32,7 +32,11 @@ function watchConsole(page: Page): string[] {
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
     const text = message.text();
-    if (/^WebSocket connection to .* failed/.test(text) || /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(text)) return;
+    if (
+      /^WebSocket connection to .* failed/.test(text) ||
+      /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(text)
+    )
+      return;
     errors.push(text);
   });
   page.on('pageerror', (error) => errors.push(error.message));
@@ -40,10 +44,16 @@ function watchConsole(page: Page): string[] {
 }
 
 /** `from, from + 1, ..., to`. */
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 const receivedSeqs = (page: Page, taskId: string) =>
-  page.evaluate((id) => (globalThis as unknown as { realtimeProgressDemo: { received: Record<string, number[]> } }).realtimeProgressDemo.received[id] ?? [], taskId);
+  page.evaluate(
+    (id) =>
+      (globalThis as unknown as { realtimeProgressDemo: { received: Record<string, number[]> } })
+        .realtimeProgressDemo.received[id] ?? [],
+    taskId,
+  );
 
 describe('the demo page', () => {
   let demo: RunningDemo | undefined;
@@ -53,7 +63,12 @@ describe('the demo page', () => {
   });
 
   it('runs a task to completed, with a full bar and an expandable history', async () => {
-    demo = await startDemo({ port: 0, sqliteFile: join(dataDir, 'basic.sqlite'), stepMs: 40, failureRate: 0 });
+    demo = await startDemo({
+      port: 0,
+      sqliteFile: join(dataDir, 'basic.sqlite'),
+      stepMs: 40,
+      failureRate: 0,
+    });
     const page = await browser.context.newPage();
     const errors = watchConsole(page);
     await page.goto(demo.url);
@@ -70,7 +85,10 @@ describe('the demo page', () => {
     expect(seqs).toEqual(range(seqs[0]!, lastSeq));
     await task.getByTestId('history-toggle').click();
     const history = task.getByTestId('history');
-    await history.locator('li').nth(lastSeq - 1).waitFor();
+    await history
+      .locator('li')
+      .nth(lastSeq - 1)
+      .waitFor();
     expect(await history.locator('li').count()).toBe(lastSeq);
     expect(await history.locator('li').last().textContent()).toContain('status → completed');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-completed.png') });
@@ -99,10 +117,20 @@ describe('the demo across a server crash', () => {
   /** Starts the demo in its own process and resolves once it listens. */
   const spawnDemo = (port: number, sqliteFile: string) =>
     new Promise<ChildProcess>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../examples/demo/server.ts')], {
-        env: { ...process.env, PORT: String(port), DEMO_SQLITE_FILE: sqliteFile, DEMO_STEP_MS: '250', DEMO_FAILURE_RATE: '0' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, '../../examples/demo/server.ts')],
+        {
+          env: {
+            ...process.env,
+            PORT: String(port),
+            DEMO_SQLITE_FILE: sqliteFile,
+            DEMO_STEP_MS: '250',
+            DEMO_FAILURE_RATE: '0',
+          },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       children.push(child);
       const timer = setTimeout(() => reject(new Error('demo did not start within 20 s')), 20_000);
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -126,12 +154,17 @@ describe('the demo across a server crash', () => {
     const task = page.getByTestId('task').first();
     const taskId = (await task.getAttribute('data-task-id', { timeout: 5_000 }))!;
     await page.waitForFunction(
-      (id) => ((globalThis as unknown as { realtimeProgressDemo: { received: Record<string, number[]> } }).realtimeProgressDemo.received[id]?.length ?? 0) >= 4,
+      (id) =>
+        ((globalThis as unknown as { realtimeProgressDemo: { received: Record<string, number[]> } })
+          .realtimeProgressDemo.received[id]?.length ?? 0) >= 4,
       taskId,
     );
 
     first.kill('SIGKILL');
-    await page.getByTestId('connection-label').filter({ hasText: /Reconnecting/ }).waitFor({ timeout: 10_000 });
+    await page
+      .getByTestId('connection-label')
+      .filter({ hasText: /Reconnecting/ })
+      .waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-reconnecting.png') });
 
     await spawnDemo(port, sqliteFile);
@@ -141,7 +174,9 @@ describe('the demo across a server crash', () => {
     expect(seqs).toEqual(range(seqs[0]!, seqs.at(-1)!));
     expect(seqs.length).toBeGreaterThan(6);
     expect(await task.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
-    expect(Number((await page.getByTestId('reconnects').textContent())!.split(' ')[0])).toBeGreaterThanOrEqual(1);
+    expect(
+      Number((await page.getByTestId('reconnects').textContent())!.split(' ')[0]),
+    ).toBeGreaterThanOrEqual(1);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-after-restart.png') });
     expect(errors).toEqual([]);
     await page.close();

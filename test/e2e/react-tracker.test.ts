@@ -2,10 +2,10 @@
  * RealtimeProgressTracker in real Chromium, built by Vite as an app would build it: the seed's
  * callbacks fire, `maxReconnectAttempts` is honoured, and a provider shares one socket.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -78,11 +78,16 @@ async function startApp(): Promise<AppServer> {
 }
 
 const trackerEvents = (page: Page) =>
-  page.evaluate(() => (window as unknown as { trackerEvents: Array<{ type: string; value: unknown }> }).trackerEvents);
+  page.evaluate(
+    () => (window as unknown as { trackerEvents: Array<{ type: string; value: unknown }> }).trackerEvents,
+  );
 
 const waitForEvent = (page: Page, type: string, count = 1) =>
   page.waitForFunction(
-    ([t, n]) => (window as unknown as { trackerEvents: Array<{ type: string }> }).trackerEvents.filter((e) => e.type === t).length >= (n as number),
+    ([t, n]) =>
+      (window as unknown as { trackerEvents: Array<{ type: string }> }).trackerEvents.filter(
+        (e) => e.type === t,
+      ).length >= (n as number),
     [type, count] as const,
     { timeout: 10_000 },
   );
@@ -103,7 +108,13 @@ describe('RealtimeProgressTracker', () => {
     expect(app.progress.stats().byUser).toEqual({ 'user-123': 1 });
     // The subscription may land after the first publish; the snapshot covers it.
     for (const [index, progress] of [10, 50, 100].entries()) {
-      await app.progress.publish('task-001', { progress, currentStep: `step ${index + 1}`, totalSteps: 3, completedSteps: index + 1, message: `at ${progress}` });
+      await app.progress.publish('task-001', {
+        progress,
+        currentStep: `step ${index + 1}`,
+        totalSteps: 3,
+        completedSteps: index + 1,
+        message: `at ${progress}`,
+      });
     }
     await app.progress.setStatus('task-001', 'completed', { result: { output: 'done' } });
     await waitForEvent(page, 'complete');
@@ -113,7 +124,9 @@ describe('RealtimeProgressTracker', () => {
     expect(await bar.getAttribute('aria-valuemax')).toBe('100');
     expect(await page.getByRole('status').textContent()).toBe('Completed');
     const events = await trackerEvents(page);
-    const progressValues = events.filter((e) => e.type === 'progress').map((e) => (e.value as { progress: number }).progress);
+    const progressValues = events
+      .filter((e) => e.type === 'progress')
+      .map((e) => (e.value as { progress: number }).progress);
     expect(progressValues.at(-1)).toBe(100);
     expect(progressValues).toEqual([...progressValues].sort((a, b) => a - b));
     const complete = events.find((e) => e.type === 'complete')!.value as Record<string, unknown>;
@@ -133,7 +146,9 @@ describe('RealtimeProgressTracker', () => {
     const events = await trackerEvents(page);
     expect(events.find((e) => e.type === 'reconnect')!.value).toMatch(/^client-/);
     await app.progress.publish('task-r', { progress: 42 });
-    await expect.poll(async () => page.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 5_000 }).toBe('42');
+    await expect
+      .poll(async () => page.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 5_000 })
+      .toBe('42');
     await page.close();
   });
 
@@ -148,9 +163,14 @@ describe('RealtimeProgressTracker', () => {
     const { port } = refuser.address() as AddressInfo;
     app = await startApp();
     const page = await browser.context.newPage();
-    await page.goto(`${app.url}/?tasks=task-x&max=2&wsUrl=${encodeURIComponent(`ws://127.0.0.1:${port}/api/v1/ws`)}`);
+    await page.goto(
+      `${app.url}/?tasks=task-x&max=2&wsUrl=${encodeURIComponent(`ws://127.0.0.1:${port}/api/v1/ws`)}`,
+    );
     await page.waitForFunction(
-      () => (window as unknown as { trackerEvents: Array<{ type: string }> }).trackerEvents.some((e) => e.type === 'error'),
+      () =>
+        (window as unknown as { trackerEvents: Array<{ type: string }> }).trackerEvents.some(
+          (e) => e.type === 'error',
+        ),
       undefined,
       { timeout: 15_000 },
     );
@@ -172,7 +192,13 @@ describe('RealtimeProgressTracker', () => {
     await app.progress.publish('b', { progress: 20 });
     await app.progress.publish('c', { progress: 30 });
     await expect
-      .poll(async () => page.getByRole('progressbar').evaluateAll((bars) => bars.map((bar) => bar.getAttribute('aria-valuenow'))), { timeout: 5_000 })
+      .poll(
+        async () =>
+          page
+            .getByRole('progressbar')
+            .evaluateAll((bars) => bars.map((bar) => bar.getAttribute('aria-valuenow'))),
+        { timeout: 5_000 },
+      )
       .toEqual(['10', '20', '30']);
     expect(app.progress.stats().totalClients).toBe(1);
     await page.close();

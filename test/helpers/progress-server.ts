@@ -1,7 +1,13 @@
 /** Starts a real `http.Server` on 127.0.0.1:0 with a progress server attached. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMemoryStorage, createProgressServer, type ProgressServer, type ProgressServerOptions, type StorageAdapter } from '../../src/server/index.js';
+import {
+  createMemoryStorage,
+  createProgressServer,
+  type ProgressServer,
+  type ProgressServerOptions,
+  type StorageAdapter,
+} from '../../src/server/index.js';
 
 export interface TestServer {
   readonly httpServer: http.Server;

@@ -1,17 +1,28 @@
 /** A raw `ws` client for protocol tests: collects parsed messages and awaits them without sleeping. */
 import WebSocket from 'ws';
 
+/**
+ * A message as received. Protocol tests read arbitrary fields of arbitrary message types, so
+ * this is deliberately untyped; the server's own types are tested by the schemas.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type WireMessage = Record<string, any>;
+
 export interface RawClient {
   readonly ws: WebSocket;
   /** Every message received so far, parsed, in order. */
-  readonly messages: Array<Record<string, any>>;
+  readonly messages: Array<WireMessage>;
   /** Raw frames received so far. */
   readonly frames: string[];
   send(value: unknown): void;
   /** Resolves with the first message (from `from` on) matching `predicate`. */
-  waitFor(predicate: (message: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  waitFor(predicate: (message: WireMessage) => boolean, timeoutMs?: number): Promise<WireMessage>;
   /** Resolves once `count` messages match `predicate`. */
-  waitForCount(predicate: (message: Record<string, any>) => boolean, count: number, timeoutMs?: number): Promise<Array<Record<string, any>>>;
+  waitForCount(
+    predicate: (message: WireMessage) => boolean,
+    count: number,
+    timeoutMs?: number,
+  ): Promise<Array<WireMessage>>;
   /** Resolves with the close code. */
   closed: Promise<{ code: number; reason: string }>;
   close(): Promise<void>;
@@ -19,7 +30,7 @@ export interface RawClient {
 
 export async function connectRaw(url: string, options: WebSocket.ClientOptions = {}): Promise<RawClient> {
   const ws = new WebSocket(url, options);
-  const messages: Array<Record<string, any>> = [];
+  const messages: Array<WireMessage> = [];
   const frames: string[] = [];
   const waiters = new Set<() => void>();
   ws.on('message', (data) => {
@@ -54,7 +65,9 @@ export async function connectRaw(url: string, options: WebSocket.ClientOptions =
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out waiting for ${count} messages; got ${JSON.stringify(messages.slice(-5))}`));
+        reject(
+          new Error(`timed out waiting for ${count} messages; got ${JSON.stringify(messages.slice(-5))}`),
+        );
       }, timeoutMs);
       if (!check()) waiters.add(check);
     });
@@ -77,5 +90,7 @@ export async function connectRaw(url: string, options: WebSocket.ClientOptions =
 
 /** Task events (with `seq`) of one task, as received. */
 export function seqsOf(client: RawClient, taskId: string): number[] {
-  return client.messages.filter((m) => m.task_id === taskId && typeof m.seq === 'number' && !m.snapshot).map((m) => m.seq);
+  return client.messages
+    .filter((m) => m.task_id === taskId && typeof m.seq === 'number' && !m.snapshot)
+    .map((m) => m.seq);
 }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ProgressServerOptions } from '../../src/server/index.js';
-import { connectRaw, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer } from '../helpers/progress-server.js';
+import { connectRaw, type RawClient } from '../helpers/raw-client.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let t: TestServer | undefined;
@@ -32,7 +32,10 @@ async function upgradeStatus(url: string, headers: Record<string, string> = {}):
 
 describe('authentication at the upgrade', () => {
   it('answers 401 before the upgrade when authenticate returns null', async () => {
-    await start({ authenticate: (req) => (req.url.searchParams.get('token') === 'good' ? { userId: 'u', projectId: '' } : null) });
+    await start({
+      authenticate: (req) =>
+        req.url.searchParams.get('token') === 'good' ? { userId: 'u', projectId: '' } : null,
+    });
     expect(await upgradeStatus(t!.wsUrl('token=bad'))).toBe(401);
     expect(await upgradeStatus(t!.wsUrl('token=good'))).toBe(101);
   });
@@ -47,7 +50,10 @@ describe('authentication at the upgrade', () => {
   });
 
   it('reads cookies and headers through the normalised request', async () => {
-    await start({ authenticate: (req) => (req.headers.get('cookie') === 'sid=abc' ? { userId: 'cookie-user', projectId: 'p' } : null) });
+    await start({
+      authenticate: (req) =>
+        req.headers.get('cookie') === 'sid=abc' ? { userId: 'cookie-user', projectId: 'p' } : null,
+    });
     const client = await connectRaw(t!.wsUrl('user_id=ignored'), { headers: { cookie: 'sid=abc' } });
     clients.push(client);
     await client.waitFor((m) => m.type === 'connected');
@@ -109,11 +115,15 @@ describe('connection caps', () => {
 
 describe('REST subscribe of a connected client', () => {
   it('answers 403 when authorize refuses the task, 400 past the subscription cap, 200 otherwise', async () => {
-    await start({ authorize: (_identity, taskId) => taskId !== 'secret', limits: { maxSubscriptionsPerClient: 1 } });
+    await start({
+      authorize: (_identity, taskId) => taskId !== 'secret',
+      limits: { maxSubscriptionsPerClient: 1 },
+    });
     const client = await connectRaw(t!.wsUrl('user_id=a'));
     clients.push(client);
     const clientId = (await client.waitFor((m) => m.type === 'connected')).payload.client_id as string;
-    const post = (taskId: string) => fetch(`${t!.httpUrl}/api/v1/progress/${taskId}/subscribe?client_id=${clientId}`, { method: 'POST' });
+    const post = (taskId: string) =>
+      fetch(`${t!.httpUrl}/api/v1/progress/${taskId}/subscribe?client_id=${clientId}`, { method: 'POST' });
     const forbidden = await post('secret');
     expect(forbidden.status).toBe(403);
     expect((await forbidden.json()).code).toBe('FORBIDDEN');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalBus, type Bus, type BusMessage, type Logger } from '../../src/server/index.js';
-import { type RawClient, connectRaw, seqsOf } from '../helpers/raw-client.js';
+import { type Bus, type BusMessage, createLocalBus, type Logger } from '../../src/server/index.js';
 import { startServer, type TestServer } from '../helpers/progress-server.js';
+import { connectRaw, type RawClient, seqsOf } from '../helpers/raw-client.js';
 import { waitUntil } from '../helpers/wait.js';
 
 let t: TestServer | undefined;
@@ -138,6 +138,8 @@ describe('logging', () => {
     expect(connected[1].userId).toBe('evil\\u000aline');
     const infoText = JSON.stringify(lines.filter(([level]) => level !== 'debug'));
     expect(infoText).not.toContain(clientId);
-    expect(lines.some(([level, , message]) => level === 'debug' && message === 'client subscribed to task')).toBe(true);
+    expect(
+      lines.some(([level, , message]) => level === 'debug' && message === 'client subscribed to task'),
+    ).toBe(true);
   });
 });

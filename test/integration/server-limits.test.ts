@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressServerOptions } from '../../src/server/index.js';
-import { connectRaw, type RawClient } from '../helpers/raw-client.js';
 import { startServer, type TestServer } from '../helpers/progress-server.js';
+import { connectRaw, type RawClient } from '../helpers/raw-client.js';
 
 let t: TestServer | undefined;
 const clients: RawClient[] = [];
@@ -38,7 +38,9 @@ describe('message rate limit', () => {
 
 describe('slow consumers', () => {
   it('coalesces progress for a client that stops reading, never a status, and marks the fold', async () => {
-    const client = await start({ limits: { highWaterBytes: 16 * 1024, maxBufferedBytes: 64 * 1024 * 1024, slowConsumerGraceMs: 60_000 } });
+    const client = await start({
+      limits: { highWaterBytes: 16 * 1024, maxBufferedBytes: 64 * 1024 * 1024, slowConsumerGraceMs: 60_000 },
+    });
     client.send({ action: 'subscribe', task_id: 'slow' });
     await client.waitFor((m) => m.type === 'subscribed');
     const socket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -46,7 +48,11 @@ describe('slow consumers', () => {
     const message = 'x'.repeat(500);
     const deadline = Date.now() + 15_000;
     // Publish until the server starts coalescing (bounded in count and time).
-    for (let i = 0; i < 40_000 && t!.server.metrics().coalescedEventsTotal < 50 && Date.now() < deadline; i++) {
+    for (
+      let i = 0;
+      i < 40_000 && t!.server.metrics().coalescedEventsTotal < 50 && Date.now() < deadline;
+      i++
+    ) {
       await t!.server.publish('slow', { progress: i % 100, message });
     }
     const last = await t!.server.setStatus('slow', 'completed');
@@ -116,10 +122,14 @@ describe('metrics', () => {
   });
 
   it('renders the Prometheus text format', async () => {
-    await start({ authenticate: (req) => ({ userId: req.url.searchParams.get('user_id') ?? 'x', projectId: 'p"1' }) });
+    await start({
+      authenticate: (req) => ({ userId: req.url.searchParams.get('user_id') ?? 'x', projectId: 'p"1' }),
+    });
     await t!.server.publish('p', { progress: 1 });
     const text = t!.server.prometheusMetrics();
-    expect(text).toContain('# TYPE realtime_progress_connected_clients gauge\nrealtime_progress_connected_clients 1\n');
+    expect(text).toContain(
+      '# TYPE realtime_progress_connected_clients gauge\nrealtime_progress_connected_clients 1\n',
+    );
     expect(text).toContain('realtime_progress_connected_clients_by_project{project="p\\"1"} 1');
     expect(text).toContain('realtime_progress_events_published_total 1');
     expect(text).toMatch(/realtime_progress_storage_write_latency_seconds_bucket\{le="\+Inf"\} 1\n/);

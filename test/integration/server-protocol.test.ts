@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { type RawClient, connectRaw, seqsOf } from '../helpers/raw-client.js';
 import { startServer, type TestServer } from '../helpers/progress-server.js';
+import { connectRaw, type RawClient, seqsOf } from '../helpers/raw-client.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -14,7 +14,11 @@ const connect = async (query = 'user_id=u1&project_id=p1'): Promise<RawClient> =
   return client;
 };
 const subscribe = async (client: RawClient, taskId: string, since?: number) => {
-  client.send(since === undefined ? { action: 'subscribe', task_id: taskId } : { action: 'subscribe', task_id: taskId, since });
+  client.send(
+    since === undefined
+      ? { action: 'subscribe', task_id: taskId }
+      : { action: 'subscribe', task_id: taskId, since },
+  );
   return client.waitFor((m) => m.type === 'subscribed' && m.task_id === taskId);
 };
 
@@ -63,7 +67,10 @@ describe('seed message shapes', () => {
     });
     await t.server.reportError('task-001', { stepId: 'step-3', error: '处理失败：网络超时' });
     await t.server.setStatus('task-001', 'completed', { result: { output: '...' } });
-    const [progress, error, status] = await client.waitForCount((m) => m.task_id === 'task-001' && m.seq !== undefined, 3);
+    const [progress, error, status] = await client.waitForCount(
+      (m) => m.task_id === 'task-001' && m.seq !== undefined,
+      3,
+    );
     expect(Object.keys(progress!)).toEqual(['type', 'task_id', 'seq', 'payload']);
     expect(progress).toMatchObject({ type: 'progress', seq: 1 });
     expect(Object.keys(progress!.payload)).toEqual([
@@ -87,10 +94,19 @@ describe('seed message shapes', () => {
     });
     expect(error).toMatchObject({ type: 'error', seq: 2 });
     expect(Object.keys(error!.payload)).toEqual(['execution_id', 'step_id', 'error', 'timestamp']);
-    expect(error!.payload).toMatchObject({ execution_id: 'task-001', step_id: 'step-3', error: '处理失败：网络超时' });
+    expect(error!.payload).toMatchObject({
+      execution_id: 'task-001',
+      step_id: 'step-3',
+      error: '处理失败：网络超时',
+    });
     expect(status).toMatchObject({ type: 'status', seq: 3 });
     expect(Object.keys(status!.payload)).toEqual(['task_id', 'status', 'error', 'result', 'timestamp']);
-    expect(status!.payload).toMatchObject({ task_id: 'task-001', status: 'completed', error: '', result: { output: '...' } });
+    expect(status!.payload).toMatchObject({
+      task_id: 'task-001',
+      status: 'completed',
+      error: '',
+      result: { output: '...' },
+    });
   });
 
   it('answers ping with pong carrying unix seconds', async () => {
@@ -139,8 +155,12 @@ describe('sequence numbers', () => {
   });
 
   it('gives concurrent publishes of one task distinct consecutive seqs', async () => {
-    const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => t.server.publish('c', { progress: i % 101 })));
-    expect(receipts.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const receipts = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => t.server.publish('c', { progress: i % 101 })),
+    );
+    expect(receipts.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
   });
 });
 
@@ -185,7 +205,10 @@ describe('late subscribers and replay', () => {
   it('says recovered false and sends the latest state when history after since was trimmed', async () => {
     await t.close();
     const { createMemoryStorage } = await import('../../src/server/index.js');
-    t = await startServer({ heartbeat: { intervalMs: 0 } }, createMemoryStorage({ retention: { maxEventsPerTask: 5 } }));
+    t = await startServer(
+      { heartbeat: { intervalMs: 0 } },
+      createMemoryStorage({ retention: { maxEventsPerTask: 5 } }),
+    );
     for (let i = 1; i <= 20; i++) await t.server.publish('trim', { progress: i });
     const client = await connect();
     const subscribed = await subscribe(client, 'trim', 3);
@@ -219,7 +242,11 @@ describe('bad client frames', () => {
     ['subscribe without task_id', '{"action":"subscribe"}', 'INVALID_TASK_ID'],
     ['subscribe with an empty task_id', '{"action":"subscribe","task_id":""}', 'INVALID_TASK_ID'],
     ['subscribe with a numeric task_id', '{"action":"subscribe","task_id":42}', 'INVALID_TASK_ID'],
-    ['subscribe with a 101-character task_id', JSON.stringify({ action: 'subscribe', task_id: 'x'.repeat(101) }), 'INVALID_TASK_ID'],
+    [
+      'subscribe with a 101-character task_id',
+      JSON.stringify({ action: 'subscribe', task_id: 'x'.repeat(101) }),
+      'INVALID_TASK_ID',
+    ],
     ['subscribe with a negative since', '{"action":"subscribe","task_id":"t","since":-1}', 'BAD_MESSAGE'],
     ['subscribe with a fractional since', '{"action":"subscribe","task_id":"t","since":1.5}', 'BAD_MESSAGE'],
     ['unsubscribe with an object task_id', '{"action":"unsubscribe","task_id":{}}', 'INVALID_TASK_ID'],
@@ -291,7 +318,9 @@ describe('sharing the host server', () => {
       if (req.url === '/other') other.handleUpgrade(req, socket, head, (ws) => ws.send('hello from other'));
     });
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/other`);
-    const message = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(data.toString())));
+    const message = await new Promise<string>((resolve) =>
+      ws.once('message', (data) => resolve(data.toString())),
+    );
     expect(message).toBe('hello from other');
     ws.close();
     other.close();
@@ -301,7 +330,9 @@ describe('sharing the host server', () => {
 
   it('refuses upgrades on unknown paths with 404 when no other listener exists', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${t.port}/nope`);
-    const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+    const status = await new Promise<number>((resolve) =>
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)),
+    );
     expect(status).toBe(404);
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RawClient, connectRaw, seqsOf } from '../helpers/raw-client.js';
+import WebSocket from 'ws';
 import { startServer, type TestServer } from '../helpers/progress-server.js';
+import { connectRaw, type RawClient, seqsOf } from '../helpers/raw-client.js';
 
 let t: TestServer;
 const clients: RawClient[] = [];
@@ -39,7 +40,14 @@ describe('session resume', () => {
 
     const second = await connect(`user_id=alice&old_client_id=${clientId}`);
     const reconnected = second.messages[0]!;
-    expect(Object.keys(reconnected.payload)).toEqual(['client_id', 'old_client_id', 'message', 'subscribed', 'timestamp', 'resumed']);
+    expect(Object.keys(reconnected.payload)).toEqual([
+      'client_id',
+      'old_client_id',
+      'message',
+      'subscribed',
+      'timestamp',
+      'resumed',
+    ]);
     expect(reconnected.payload).toMatchObject({
       client_id: clientId,
       old_client_id: clientId,
@@ -60,10 +68,15 @@ describe('session resume', () => {
     const clientId = first.messages[0]!.payload.client_id;
     await subscribe(first, 't');
     await first.close();
-    const client = await connectRaw(`ws://127.0.0.1:${t.port}/api/v1/ws/reconnect?user_id=bob&old_client_id=${clientId}`);
+    const client = await connectRaw(
+      `ws://127.0.0.1:${t.port}/api/v1/ws/reconnect?user_id=bob&old_client_id=${clientId}`,
+    );
     clients.push(client);
     const reconnected = await client.waitFor(() => true);
-    expect(reconnected).toMatchObject({ type: 'reconnected', payload: { client_id: clientId, resumed: true } });
+    expect(reconnected).toMatchObject({
+      type: 'reconnected',
+      payload: { client_id: clientId, resumed: true },
+    });
   });
 
   it('refuses to resume another user’s session and gives a new id instead', async () => {
@@ -97,7 +110,12 @@ describe('session resume', () => {
 
   it('says plainly that an unknown session was not resumed', async () => {
     const client = await connect('user_id=u&old_client_id=client-doesnotexist');
-    expect(client.messages[0]!.payload).toMatchObject({ old_client_id: 'client-doesnotexist', resumed: false, reason: 'SESSION_NOT_FOUND', subscribed: {} });
+    expect(client.messages[0]!.payload).toMatchObject({
+      old_client_id: 'client-doesnotexist',
+      resumed: false,
+      reason: 'SESSION_NOT_FOUND',
+      subscribed: {},
+    });
     expect(client.messages[0]!.payload.client_id).toMatch(/^client-/);
   });
 
@@ -122,7 +140,11 @@ describe('session resume', () => {
     await t.server.publish('h', { progress: 1 });
     await first.waitFor((m) => m.seq === 1);
     const second = await connect(`user_id=alice&old_client_id=${clientId}`);
-    expect(second.messages[0]!.payload).toMatchObject({ client_id: clientId, resumed: true, subscribed: { h: true } });
+    expect(second.messages[0]!.payload).toMatchObject({
+      client_id: clientId,
+      resumed: true,
+      subscribed: { h: true },
+    });
     expect((await first.closed).code).toBe(1000);
     await t.server.publish('h', { progress: 2 });
     await second.waitFor((m) => m.seq === 2);
@@ -137,13 +159,23 @@ describe('session resume', () => {
     await client.waitFor((m) => m.seq === 1);
     const storage = t.storage;
     await t.server.close();
-    expect(await storage.getSession(clientId, Date.now())).toMatchObject({ clientId, userId: 'u', subscriptions: { r: 1 } });
+    expect(await storage.getSession(clientId, Date.now())).toMatchObject({
+      clientId,
+      userId: 'u',
+      subscriptions: { r: 1 },
+    });
   });
 
   it('writes connection audit records with connect and disconnect times', async () => {
     const client = await connect('user_id=aud&project_id=p9');
     const clientId = client.messages[0]!.payload.client_id;
-    expect(await t.storage.getConnection(clientId)).toMatchObject({ clientId, userId: 'aud', projectId: 'p9', disconnectedAtMs: null, ipAddress: '127.0.0.1' });
+    expect(await t.storage.getConnection(clientId)).toMatchObject({
+      clientId,
+      userId: 'aud',
+      projectId: 'p9',
+      disconnectedAtMs: null,
+      ipAddress: '127.0.0.1',
+    });
     await client.close();
     const deadline = Date.now() + 2_000;
     while ((await t.storage.getConnection(clientId))?.disconnectedAtMs === null && Date.now() < deadline) {
@@ -158,6 +190,34 @@ describe('stats', () => {
     await connect('user_id=a&project_id=p1');
     await connect('user_id=a&project_id=p2');
     await connect('user_id=b');
-    expect(t.server.stats()).toEqual({ totalClients: 3, byUser: { a: 2, b: 1 }, byProject: { p1: 1, p2: 1 } });
+    expect(t.server.stats()).toEqual({
+      totalClients: 3,
+      byUser: { a: 2, b: 1 },
+      byProject: { p1: 1, p2: 1 },
+    });
+  });
+});
+
+describe('draining for a rolling deploy', () => {
+  it('closes sockets with 1012 spread over drainMs, refuses new upgrades meanwhile, and keeps sessions', async () => {
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => connect('user_id=d')));
+    const closedAt: number[] = [];
+    const started = Date.now();
+    for (const socket of sockets) void socket.closed.then(() => closedAt.push(Date.now() - started));
+    const storage = t.storage;
+    const closing = t.server.close({ drainMs: 400 });
+    const refused = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(t.wsUrl('user_id=late'));
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => resolve(101));
+    });
+    expect(refused).toBe(503);
+    const codes = await Promise.all(sockets.map(async (socket) => (await socket.closed).code));
+    await closing;
+    expect(codes).toEqual(Array(8).fill(1012));
+    expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThan(50);
+    expect(Math.max(...closedAt)).toBeLessThan(2_000);
+    const firstId = sockets[0]!.messages[0]!.payload.client_id as string;
+    expect(await storage.getSession(firstId, Date.now())).toMatchObject({ clientId: firstId, userId: 'd' });
   });
 });

@@ -35,7 +35,18 @@ describe('decodeClientFrame', () => {
   });
 
   it('never throws on hostile input', () => {
-    for (const frame of ['', '\n', 'null', '0', 'true', '{"__proto__":{"x":1}}', '{"action":null}', '{"type":{}}', '\u0000', '{'.repeat(10_000)]) {
+    for (const frame of [
+      '',
+      '\n',
+      'null',
+      '0',
+      'true',
+      '{"__proto__":{"x":1}}',
+      '{"action":null}',
+      '{"type":{}}',
+      '\u0000',
+      '{'.repeat(10_000),
+    ]) {
       expect(() => decodeClientFrame(frame)).not.toThrow();
     }
   });

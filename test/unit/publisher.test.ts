@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  createMemoryStorage,
+  createProgressPublisher,
+  type ProgressPublisher,
+} from '../../src/server/index.js';
 import { isProgressError } from '../../src/shared/errors.js';
-import { createMemoryStorage, createProgressPublisher, type ProgressPublisher } from '../../src/server/index.js';
 
 const open: ProgressPublisher[] = [];
 const make = (throttleMs = 0) => {
@@ -26,17 +30,41 @@ const codeOf = async (promise: Promise<unknown>): Promise<string> => {
 describe('publisher input validation', () => {
   const bad: Array<[string, () => Promise<unknown>, string]> = [
     ['an empty task id', () => make().publisher.publish('', { progress: 1 }), 'INVALID_TASK_ID'],
-    ['a 101-character task id', () => make().publisher.publish('x'.repeat(101), { progress: 1 }), 'INVALID_TASK_ID'],
-    ['a non-string task id', () => make().publisher.publish(42 as unknown as string, { progress: 1 }), 'INVALID_TASK_ID'],
+    [
+      'a 101-character task id',
+      () => make().publisher.publish('x'.repeat(101), { progress: 1 }),
+      'INVALID_TASK_ID',
+    ],
+    [
+      'a non-string task id',
+      () => make().publisher.publish(42 as unknown as string, { progress: 1 }),
+      'INVALID_TASK_ID',
+    ],
     ['progress above 100', () => make().publisher.publish('t', { progress: 101 }), 'VALIDATION_FAILED'],
     ['negative progress', () => make().publisher.publish('t', { progress: -1 }), 'VALIDATION_FAILED'],
     ['fractional progress', () => make().publisher.publish('t', { progress: 1.5 }), 'VALIDATION_FAILED'],
     ['missing progress', () => make().publisher.publish('t', {} as never), 'VALIDATION_FAILED'],
-    ['a 201-character current step', () => make().publisher.publish('t', { progress: 1, currentStep: 's'.repeat(201) }), 'VALIDATION_FAILED'],
-    ['a 501-character message', () => make().publisher.publish('t', { progress: 1, message: 'm'.repeat(501) }), 'VALIDATION_FAILED'],
-    ['negative total steps', () => make().publisher.publish('t', { progress: 1, totalSteps: -2 }), 'VALIDATION_FAILED'],
+    [
+      'a 201-character current step',
+      () => make().publisher.publish('t', { progress: 1, currentStep: 's'.repeat(201) }),
+      'VALIDATION_FAILED',
+    ],
+    [
+      'a 501-character message',
+      () => make().publisher.publish('t', { progress: 1, message: 'm'.repeat(501) }),
+      'VALIDATION_FAILED',
+    ],
+    [
+      'negative total steps',
+      () => make().publisher.publish('t', { progress: 1, totalSteps: -2 }),
+      'VALIDATION_FAILED',
+    ],
     ['an unknown status', () => make().publisher.setStatus('t', 'done' as never), 'VALIDATION_FAILED'],
-    ['an error report without text', () => make().publisher.reportError('t', { error: '' }), 'VALIDATION_FAILED'],
+    [
+      'an error report without text',
+      () => make().publisher.reportError('t', { error: '' }),
+      'VALIDATION_FAILED',
+    ],
   ];
   it.each(bad)('refuses %s with a coded validation error', async (_name, call, code) => {
     expect(await codeOf(call())).toBe(code);
@@ -140,7 +168,11 @@ describe('publisher throttle', () => {
     await publisher.publish('t', { progress: 10 });
     void publisher.publish('t', { progress: 20 });
     await publisher.reportError('t', { stepId: 's', error: 'boom' });
-    expect((await storage.getHistory('t', { limit: 10 })).map((e) => e.type)).toEqual(['progress', 'progress', 'error']);
+    expect((await storage.getHistory('t', { limit: 10 })).map((e) => e.type)).toEqual([
+      'progress',
+      'progress',
+      'error',
+    ]);
   });
 
   it('sends the first update after a terminal status at once when the task is reopened', async () => {

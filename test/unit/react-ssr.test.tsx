@@ -10,6 +10,11 @@ class NoSocket {
   }
 }
 
+function View() {
+  const { progress, status, connectionState } = useTaskProgress('task-001');
+  return <p>{`${progress}|${status ?? 'none'}|${connectionState}`}</p>;
+}
+
 describe('server rendering', () => {
   it('renders RealtimeProgressTracker without a provider, a socket or window', () => {
     expect(typeof (globalThis as { window?: unknown }).window).toBe('undefined');
@@ -20,11 +25,11 @@ describe('server rendering', () => {
   });
 
   it('renders under a provider whose client has not connected', () => {
-    const client = new ProgressClient({ url: 'ws://127.0.0.1:1/api/v1/ws', autoConnect: false, WebSocket: NoSocket as never });
-    function View() {
-      const { progress, status, connectionState } = useTaskProgress('task-001');
-      return <p>{`${progress}|${status ?? 'none'}|${connectionState}`}</p>;
-    }
+    const client = new ProgressClient({
+      url: 'ws://127.0.0.1:1/api/v1/ws',
+      autoConnect: false,
+      WebSocket: NoSocket as never,
+    });
     const html = renderToString(
       <ProgressProvider client={client}>
         <View />

@@ -11,7 +11,8 @@ interface DemoTask {
   created_at: string;
 }
 
-const $ = <T extends Element>(selector: string, root: ParentNode = document): T => root.querySelector(selector) as T;
+const $ = <T extends Element>(selector: string, root: ParentNode = document): T =>
+  root.querySelector(selector) as T;
 const list = $<HTMLUListElement>('[data-testid="tasks"]');
 const template = $<HTMLTemplateElement>('#task-template');
 const connection = $<HTMLElement>('[data-testid="connection"]');
@@ -43,7 +44,8 @@ function renderConnection(): void {
   else if (state === 'reconnecting' && retryAtMs !== undefined) {
     const seconds = Math.max(0, Math.ceil((retryAtMs - Date.now()) / 1000));
     connectionLabel.textContent = seconds > 0 ? `Reconnecting in ${seconds} s` : 'Reconnecting…';
-  } else if (state === 'connecting') connectionLabel.textContent = reconnects > 0 || retryAtMs !== undefined ? 'Reconnecting…' : 'Connecting…';
+  } else if (state === 'connecting')
+    connectionLabel.textContent = reconnects > 0 || retryAtMs !== undefined ? 'Reconnecting…' : 'Connecting…';
   else if (state === 'closed') connectionLabel.textContent = 'Offline';
   else connectionLabel.textContent = 'Connecting…';
   reconnectsLabel.textContent = `${reconnects} reconnect${reconnects === 1 ? '' : 's'}`;
@@ -65,7 +67,9 @@ setInterval(renderConnection, 500);
 
 const formatDuration = (ms: number): string => {
   const seconds = Math.max(0, Math.round(ms / 1000));
-  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
+  return seconds < 60
+    ? `${seconds}s`
+    : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
 };
 
 function renderTask(taskId: string, state: TaskState | undefined): void {
@@ -83,7 +87,10 @@ function renderTask(taskId: string, state: TaskState | undefined): void {
   bar.setAttribute('aria-valuenow', String(progress));
   $<HTMLElement>('.fill', root).style.width = `${progress}%`;
   $<HTMLElement>('.percent', root).textContent = `${progress}%`;
-  const steps = latest !== undefined && latest.total_steps > 0 ? ` · step ${latest.completed_steps}/${latest.total_steps}` : '';
+  const steps =
+    latest !== undefined && latest.total_steps > 0
+      ? ` · step ${latest.completed_steps}/${latest.total_steps}`
+      : '';
   $<HTMLElement>('.step', root).textContent = `${latest?.current_step ?? 'Queued'}${steps}`;
   $<HTMLElement>('.message', root).textContent = latest?.message ?? '';
   const error = state.status === 'failed' ? state.error : (state.lastError?.error ?? '');
@@ -91,7 +98,8 @@ function renderTask(taskId: string, state: TaskState | undefined): void {
   errorEl.hidden = error === '';
   errorEl.textContent = error;
   $<HTMLElement>('.recovery', root).hidden = state.recovered;
-  $<HTMLButtonElement>('[data-action="cancel"]', root).disabled = status !== 'running' && status !== 'pending';
+  $<HTMLButtonElement>('[data-action="cancel"]', root).disabled =
+    status !== 'running' && status !== 'pending';
   renderTimes(taskId);
   renderSummary();
 }
@@ -100,7 +108,8 @@ function renderTimes(taskId: string): void {
   const card = cards.get(taskId);
   const state = client.task(taskId);
   if (card === undefined) return;
-  const finished = state?.status === 'completed' || state?.status === 'failed' || state?.status === 'cancelled';
+  const finished =
+    state?.status === 'completed' || state?.status === 'failed' || state?.status === 'cancelled';
   const endMs = finished && state?.latest ? Date.parse(state.latest.timestamp) : Date.now();
   const elapsed = endMs - card.startedAtMs;
   $<HTMLElement>('.elapsed', card.root).textContent = `elapsed ${formatDuration(elapsed)}`;
@@ -137,7 +146,9 @@ function addTask(task: DemoTask, prepend: boolean): void {
 const received: Record<string, number[]> = {};
 (globalThis as { realtimeProgressDemo?: unknown }).realtimeProgressDemo = { client, received };
 const record = (taskId: string, seq: number): void => {
-  (received[taskId] ??= []).push(seq);
+  const seqs = received[taskId] ?? [];
+  seqs.push(seq);
+  received[taskId] = seqs;
 };
 
 client.on('progress', ({ taskId, seq, state }) => {
@@ -153,8 +164,7 @@ client.on('error', (event) => {
   if (event.source === 'task') {
     record(event.taskId, event.seq);
     renderTask(event.taskId, event.state);
-  }
-  else console.warn(`server refused ${event.taskId}: ${event.code} ${event.message}`);
+  } else console.warn(`server refused ${event.taskId}: ${event.code} ${event.message}`);
 });
 client.on('recovery', ({ taskId, state }) => renderTask(taskId, state));
 setInterval(() => {

@@ -31,7 +31,12 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
     status: 'pending' as const,
     timestamp,
   };
-  const next = (stored: StoredTaskEvent, state: TaskSnapshot['state'], error: string, result: unknown): ApplyResult => ({
+  const next = (
+    stored: StoredTaskEvent,
+    state: TaskSnapshot['state'],
+    error: string,
+    result: unknown,
+  ): ApplyResult => ({
     ok: true,
     event: stored,
     snapshot: {
@@ -64,7 +69,12 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
       return next({ taskId, seq, type: 'status', payload, createdAtMs: timestampMs }, state, error, result);
     }
     case 'error': {
-      const payload = { execution_id: taskId, step_id: event.data.step_id, error: event.data.error, timestamp };
+      const payload = {
+        execution_id: taskId,
+        step_id: event.data.step_id,
+        error: event.data.error,
+        timestamp,
+      };
       return next(
         { taskId, seq, type: 'error', payload, createdAtMs: timestampMs },
         base,

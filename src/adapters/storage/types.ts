@@ -23,7 +23,12 @@ export interface ProgressInput {
 
 /** An event before storage has given it a `seq`. `timestampMs` is the publisher's clock. */
 export type NewTaskEvent =
-  | { readonly taskId: string; readonly type: 'progress'; readonly timestampMs: number; readonly data: ProgressInput }
+  | {
+      readonly taskId: string;
+      readonly type: 'progress';
+      readonly timestampMs: number;
+      readonly data: ProgressInput;
+    }
   | {
       readonly taskId: string;
       readonly type: 'status';
@@ -39,9 +44,27 @@ export type NewTaskEvent =
 
 /** An event as stored: `seq` is per task, from 1, rising by exactly 1 per event. */
 export type StoredTaskEvent =
-  | { readonly taskId: string; readonly seq: number; readonly type: 'progress'; readonly payload: ProgressPayload; readonly createdAtMs: number }
-  | { readonly taskId: string; readonly seq: number; readonly type: 'status'; readonly payload: StatusPayload; readonly createdAtMs: number }
-  | { readonly taskId: string; readonly seq: number; readonly type: 'error'; readonly payload: TaskErrorPayload; readonly createdAtMs: number };
+  | {
+      readonly taskId: string;
+      readonly seq: number;
+      readonly type: 'progress';
+      readonly payload: ProgressPayload;
+      readonly createdAtMs: number;
+    }
+  | {
+      readonly taskId: string;
+      readonly seq: number;
+      readonly type: 'status';
+      readonly payload: StatusPayload;
+      readonly createdAtMs: number;
+    }
+  | {
+      readonly taskId: string;
+      readonly seq: number;
+      readonly type: 'error';
+      readonly payload: TaskErrorPayload;
+      readonly createdAtMs: number;
+    };
 
 /** A task's latest state and its last assigned `seq`. */
 export interface TaskSnapshot {

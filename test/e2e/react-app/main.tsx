@@ -32,8 +32,13 @@ const trackers = tasks.map((taskId) => (
 
 const root = createRoot(document.getElementById('root')!);
 if (params.get('provider') === '1') {
-  const client = new ProgressClient({ url: wsUrl!, userId: 'user-123', autoConnect: false, backoff: { initialDelayMs: 50 } });
+  const client = new ProgressClient({
+    url: wsUrl!,
+    userId: 'user-123',
+    autoConnect: false,
+    backoff: { initialDelayMs: 50 },
+  });
   root.render(<ProgressProvider client={client}>{trackers}</ProgressProvider>);
 } else {
-  root.render(<>{trackers}</>);
+  root.render(trackers);
 }
