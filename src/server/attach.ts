@@ -6,7 +6,7 @@
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
+import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
 import { createAdmission } from './admission.js';
 import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
@@ -59,7 +59,15 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const request = authRequestFromNode(req, 'websocket');
     const identity = await auth.authenticate(request);
-    if (identity === null) return refuse(socket, 'UNAUTHENTICATED', 'Authentication failed.');
+    if (identity === null) {
+      // A browser cannot read the status of a refused upgrade and would retry forever; it
+      // gets a socket closed with 4001, which its client treats as final. Others get HTTP 401.
+      if (request.headers.has('origin') && !closing) {
+        wss.handleUpgrade(req, socket, head, (ws) => ws.close(CloseCode.Unauthenticated, 'unauthenticated'));
+        return;
+      }
+      return refuse(socket, 'UNAUTHENTICATED', 'Authentication failed.');
+    }
     const refusal = admission.check(request, identity);
     if (refusal !== undefined) return refuse(socket, refusal.code, refusal.message);
     const oldClientId =

@@ -40,6 +40,12 @@ describe('authentication at the upgrade', () => {
     expect(await upgradeStatus(t!.wsUrl('token=good'))).toBe(101);
   });
 
+  it('closes a refused browser upgrade with 4001, since browsers cannot read the HTTP status', async () => {
+    await start({ authenticate: () => null });
+    const client = await connectRaw(t!.wsUrl(), { headers: { origin: `http://127.0.0.1:${t!.port}` } });
+    expect((await client.closed).code).toBe(4001);
+  });
+
   it('treats a throwing authenticate as a refusal', async () => {
     await start({
       authenticate: () => {
