@@ -356,12 +356,11 @@ export class Hub {
       connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()])));
       return undefined;
     }
-    if (sub.replaying) {
-      sub.rewindTo = Math.min(since, sub.rewindTo ?? since);
-      return undefined;
-    }
+    sub.rewindTo = Math.min(since, sub.rewindTo ?? since);
+    if (sub.replaying) return undefined;
+    // Catch up from where the subscription is (normally nothing), then handle the rewind.
     sub.replaying = true;
-    await this.runCatchUp(connection, sub, since, true);
+    await this.runCatchUp(connection, sub, sub.cursor, false);
     return undefined;
   }
 
@@ -463,9 +462,12 @@ export class Hub {
         answer = false;
         for (const frame of plan.frames) connection.send(frame);
         sub.cursor = plan.cursor;
-        if (sub.rewindTo !== undefined) {
-          from = sub.rewindTo;
-          sub.rewindTo = undefined;
+        sub.baseCursor ??= plan.recovered === false || from === undefined ? plan.cursor : from;
+        const rewind = sub.rewindTo;
+        sub.rewindTo = undefined;
+        if (rewind !== undefined && !(await this.fillGap(connection, sub, rewind))) {
+          from = rewind;
+          answer = true;
           continue;
         }
         const pending = sub.takePending();
@@ -489,6 +491,25 @@ export class Hub {
         'Could not load the task from storage; subscribe again later.',
       );
     }
+  }
+
+  /**
+   * The client asked for events after `since` on a subscription that already carries events
+   * from `baseCursor` on: send only `since + 1 .. baseCursor`, which this connection never
+   * carried (lost in flight with the previous socket), instead of replaying everything again.
+   * The client's sequencer puts them before the events it holds. `false` when the rewind
+   * needs a full replay (it reaches into what this connection carried, or history is trimmed).
+   */
+  private async fillGap(connection: Connection, sub: Subscription, since: number): Promise<boolean> {
+    const base = sub.baseCursor ?? 0;
+    if (since >= base) return false;
+    const events = await this.deps.storage.getHistory(sub.taskId, { afterSeq: since, limit: base - since });
+    if (events.length !== base - since || events[0]?.seq !== since + 1) return false;
+    if (sub.closed || connection.closed) return true;
+    connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], true)));
+    for (const event of events) connection.send(encodeTaskEvent(event));
+    sub.baseCursor = since;
+    return true;
   }
 
   private async planCatchUp(taskId: string, since: number | undefined): Promise<CatchUpPlan> {

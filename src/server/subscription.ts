@@ -25,6 +25,12 @@ export class Subscription {
   closed = false;
   /** A replay from this `seq` was asked for while another replay ran. */
   rewindTo: number | undefined;
+  /**
+   * This connection carries the task's events from here on (the position it started from:
+   * a resumed session's cursor, `since`, or the snapshot's seq). A rewind below it only
+   * needs the events in between.
+   */
+  baseCursor: number | undefined;
   private pending: BusMessage[] = [];
   private overflowed = false;
 

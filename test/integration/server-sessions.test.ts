@@ -63,6 +63,26 @@ describe('session resume', () => {
     await second.waitFor((m) => m.task_id === 'job-2' && m.seq === 2);
   });
 
+  it('sends only the events lost in flight when a resumed client asks since its last seq', async () => {
+    const first = await connect('user_id=alice');
+    const clientId = first.messages[0]!.payload.client_id;
+    await subscribe(first, 'lost');
+    for (let i = 1; i <= 6; i++) await t.server.publish('lost', { progress: i });
+    await first.waitFor((m) => m.seq === 6);
+    await first.close();
+    // Pretend 4..6 died in flight: the session's position is 6, the client's is 3.
+    await t.server.publish('lost', { progress: 7 });
+    await t.server.publish('lost', { progress: 8 });
+    const second = await connect(`user_id=alice&old_client_id=${clientId}`);
+    second.send({ action: 'subscribe', task_id: 'lost', since: 3 });
+    await second.waitForCount((m) => m.task_id === 'lost' && typeof m.seq === 'number', 5);
+    await t.server.publish('lost', { progress: 9 });
+    await second.waitFor((m) => m.seq === 9);
+    const seqs = seqsOf(second, 'lost');
+    expect([...seqs].sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(seqs.at(-1)).toBe(9);
+  });
+
   it('resumes through the /reconnect endpoint as the seed documents', async () => {
     const first = await connect('user_id=bob');
     const clientId = first.messages[0]!.payload.client_id;
