@@ -1,0 +1,382 @@
+/**
+ * SQL storage behaviours beyond the conformance suite, on SQLite: restart on the same file,
+ * group commit, validation before the database, outage and recovery, and the table layout.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, SqliteDialect, sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createSqlStorage,
+  migrateSqlStorage,
+  type SqlStorage,
+} from '../../src/adapters/storage/sql/index.js';
+import type { NewTaskEvent } from '../../src/adapters/storage/types.js';
+import { isProgressError } from '../../src/shared/errors.js';
+import { type AnyKysely, sqliteDb, tempDir } from '../helpers/sql-databases.js';
+
+const T0 = 1_704_067_200_000;
+
+const progress = (
+  taskId: string,
+  n: number,
+  message = `event ${n}`,
+  metadata?: Record<string, unknown>,
+): NewTaskEvent => {
+  const data = {
+    progress: n % 101,
+    current_step: `step ${n}`,
+    total_steps: 100,
+    completed_steps: n,
+    message,
+  };
+  return {
+    taskId,
+    type: 'progress',
+    timestampMs: T0 + n,
+    data: metadata === undefined ? data : { ...data, metadata },
+  };
+};
+
+const seqs = (results: readonly { ok: boolean; event?: { seq: number } }[]) =>
+  results.map((result) => (result.ok ? result.event?.seq : 'refused'));
+
+/** Resources to release after each case. */
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A new in-memory database, destroyed after the case. */
+function memoryDb(): AnyKysely {
+  const db = sqliteDb();
+  cleanups.push(() => db.destroy());
+  return db;
+}
+
+/** A database file in a temporary directory; `open()` gives a new connection to it. */
+function fileDb(): { file: string; open: () => AnyKysely } {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const file = join(dir.path, 'progress.db');
+  return {
+    file,
+    open: () => {
+      const db = sqliteDb(file);
+      cleanups.push(() => db.destroy());
+      return db;
+    },
+  };
+}
+
+function storageOn(
+  db: AnyKysely,
+  options: Omit<Parameters<typeof createSqlStorage>[0], 'db'> = {},
+): SqlStorage {
+  const storage = createSqlStorage({ db, ...options });
+  cleanups.push(() => storage.close());
+  return storage;
+}
+
+describe('sql storage on a SQLite file', () => {
+  it('names itself after the detected dialect', () => {
+    expect(storageOn(memoryDb()).name).toBe('sqlite');
+  });
+
+  it('sees snapshot, history, sessions, connections and stats after a restart on the same file', async () => {
+    const file = fileDb();
+    const first = createSqlStorage({ db: file.open() });
+    await first.appendEvents([progress('t', 1), progress('t', 2), progress('u', 3)]);
+    await first.saveSession({
+      clientId: 'c1',
+      userId: 'u1',
+      projectId: 'p1',
+      subscriptions: { t: 2 },
+      lastActiveAtMs: T0,
+      expiresAtMs: T0 + 60_000,
+    });
+    await first.recordConnection({
+      clientId: 'c1',
+      userId: 'u1',
+      projectId: 'p1',
+      connectedAtMs: T0,
+      disconnectedAtMs: T0 + 10,
+      lastActiveAtMs: T0 + 5,
+      messageCount: 3,
+      ipAddress: '::1',
+      userAgent: 'test',
+    });
+    const before = {
+      snapshot: await first.getSnapshot('t'),
+      history: await first.getHistory('t', { limit: 10 }),
+      session: await first.getSession('c1', T0),
+      connection: await first.getConnection('c1'),
+      stats: await first.getStats(),
+    };
+    await first.close();
+
+    const second = storageOn(file.open());
+    expect({
+      snapshot: await second.getSnapshot('t'),
+      history: await second.getHistory('t', { limit: 10 }),
+      session: await second.getSession('c1', T0),
+      connection: await second.getConnection('c1'),
+      stats: await second.getStats(),
+    }).toEqual(before);
+    expect(seqs(await second.appendEvents([progress('t', 3)]))).toEqual([3]);
+  });
+
+  it('migrates idempotently: twice in a row and again on an existing file', async () => {
+    const file = fileDb();
+    const db = file.open();
+    await migrateSqlStorage({ db });
+    await migrateSqlStorage({ db });
+    const storage = storageOn(db);
+    await storage.migrate();
+    expect(seqs(await storage.appendEvents([progress('t', 1)]))).toEqual([1]);
+  });
+
+  it('stores the seed columns of ProgressHistory for each event', async () => {
+    const db = memoryDb();
+    const storage = storageOn(db);
+    await storage.appendEvents([progress('t', 7, 'event 7', { a: 1 })]);
+    const rows =
+      await sql`SELECT task_id, seq, type, progress, current_step, total_steps, completed_steps, message, status, metadata, created_at FROM rp_progress_history`.execute(
+        db,
+      );
+    expect(rows.rows).toEqual([
+      {
+        task_id: 't',
+        seq: 1,
+        type: 'progress',
+        progress: 7,
+        current_step: 'step 7',
+        total_steps: 100,
+        completed_steps: 7,
+        message: 'event 7',
+        status: 'running',
+        metadata: '{"a":1}',
+        created_at: T0 + 7,
+      },
+    ]);
+  });
+
+  it('trims history to maxEventsPerTask on append, before any cleanup', async () => {
+    const storage = storageOn(memoryDb(), { retention: { maxEventsPerTask: 3 } });
+    await storage.appendEvents([1, 2, 3, 4, 5].map((n) => progress('t', n)));
+    expect((await storage.getHistory('t', { limit: 10 })).map((event) => event.seq)).toEqual([3, 4, 5]);
+  });
+
+  it('keeps exactly the last maxEventsPerTask events across many appends of any size', async () => {
+    const storage = storageOn(memoryDb(), { retention: { maxEventsPerTask: 3 } });
+    for (let n = 1; n <= 10; n++) await storage.appendEvents([progress('t', n)]);
+    await storage.appendEvents([11, 12, 13, 14, 15].map((n) => progress('t', n)));
+    await storage.appendEvents([progress('t', 16)]);
+    expect((await storage.getHistory('t', { limit: 10, afterSeq: 0 })).map((event) => event.seq)).toEqual([
+      14, 15, 16,
+    ]);
+  });
+
+  it('ignores the host Kysely plugins (CamelCasePlugin)', async () => {
+    const db = new Kysely({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+      plugins: [new CamelCasePlugin()],
+    });
+    cleanups.push(() => db.destroy());
+    const storage = storageOn(db);
+    await storage.appendEvents([progress('t', 1)]);
+    expect((await storage.getSnapshot('t'))?.state.current_step).toBe('step 1');
+  });
+
+  it('refuses a bad tablePrefix at construction', () => {
+    expect(() => createSqlStorage({ db: memoryDb(), tablePrefix: 'rp; DROP' })).toThrow(TypeError);
+  });
+});
+
+describe('several processes on one SQLite file', () => {
+  it('gives gapless seqs 1..N when three processes write the same tasks at once', async () => {
+    const file = fileDb();
+    await migrateSqlStorage({ db: file.open() });
+    const writer = fileURLToPath(new URL('../helpers/sqlite-writer-process.ts', import.meta.url));
+    const perWriter = 200;
+    await Promise.all(
+      [0, 1, 2].map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              ['--import', 'tsx', writer, file.file, String(w), String(perWriter)],
+              {
+                stdio: ['ignore', 'ignore', 'pipe'],
+              },
+            );
+            let stderr = '';
+            child.stderr.on('data', (chunk) => {
+              stderr += chunk;
+            });
+            child.on('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`writer ${w} exited ${code}: ${stderr}`)),
+            );
+          }),
+      ),
+    );
+    const storage = storageOn(file.open());
+    const histories = await Promise.all(
+      ['race-0', 'race-1', 'race-2'].map((taskId) => storage.getHistory(taskId, { limit: 10_000 })),
+    );
+    expect(histories.map((events) => events.map((event) => event.seq))).toEqual(
+      histories.map((events) => Array.from({ length: events.length }, (_, i) => i + 1)),
+    );
+    expect(histories.reduce((sum, events) => sum + events.length, 0)).toBe(3 * perWriter);
+  }, 30_000);
+});
+
+describe('group commit', () => {
+  function countingDb(): { db: AnyKysely; transactions: () => number } {
+    let begins = 0;
+    const db = new Kysely({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+      log: (event) => {
+        if (event.level === 'query' && event.query.sql === 'begin') begins++;
+      },
+    });
+    cleanups.push(() => db.destroy());
+    return { db, transactions: () => begins };
+  }
+
+  it('writes 200 concurrent single-event calls in one transaction', async () => {
+    const { db, transactions } = countingDb();
+    const storage = storageOn(db);
+    await storage.migrate();
+    const before = transactions();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, n) => storage.appendEvents([progress('t', n + 1)])),
+    );
+    expect(transactions() - before).toBe(1);
+    expect(results.map((result) => seqs(result)[0])).toEqual(Array.from({ length: 200 }, (_, n) => n + 1));
+  });
+
+  it('splits the queue into batches of batch.maxEvents', async () => {
+    const { db, transactions } = countingDb();
+    const storage = storageOn(db, { batch: { maxEvents: 50 } });
+    await storage.migrate();
+    const before = transactions();
+    await Promise.all(Array.from({ length: 200 }, (_, n) => storage.appendEvents([progress('t', n + 1)])));
+    expect(transactions() - before).toBe(4);
+  });
+
+  it('writes one transaction per call with batch.maxEvents 1', async () => {
+    const { db, transactions } = countingDb();
+    const storage = storageOn(db, { batch: { maxEvents: 1 } });
+    await storage.migrate();
+    const before = transactions();
+    await Promise.all(Array.from({ length: 10 }, (_, n) => storage.appendEvents([progress('t', n + 1)])));
+    expect(transactions() - before).toBe(10);
+  });
+
+  it('commits pending appends on close, then refuses new ones with CLOSED', async () => {
+    const file = fileDb();
+    const storage = createSqlStorage({ db: file.open(), batch: { maxDelayMs: 1000 } });
+    const pending = storage.appendEvents([progress('t', 1)]);
+    await storage.close();
+    expect(seqs(await pending)).toEqual([1]);
+    await expect(storage.appendEvents([progress('t', 2)])).rejects.toMatchObject({ code: 'CLOSED' });
+    expect((await storageOn(file.open()).getSnapshot('t'))?.seq).toBe(1);
+  });
+
+  it('rejects a failed batch with StorageError and writes later batches once the database is back', async () => {
+    const db = memoryDb();
+    const storage = storageOn(db);
+    await storage.appendEvents([progress('t', 1)]);
+    // Take the history table away, as an outage would.
+    await sql`ALTER TABLE rp_progress_history RENAME TO rp_away`.execute(db);
+    const failed = await storage.appendEvents([progress('t', 2)]).catch((error: unknown) => error);
+    expect(isProgressError(failed) && [failed.name, failed.code]).toEqual([
+      'StorageError',
+      'STORAGE_UNAVAILABLE',
+    ]);
+    await sql`ALTER TABLE rp_away RENAME TO rp_progress_history`.execute(db);
+    // The failed batch took no seq.
+    expect(seqs(await storage.appendEvents([progress('t', 3)]))).toEqual([2]);
+  });
+});
+
+describe('validation before the database', () => {
+  const refusal = async (promise: Promise<unknown>) => {
+    const error = await promise.then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    return isProgressError(error) ? [error.name, error.code] : error;
+  };
+
+  it('refuses a message longer than its 500-character column', async () => {
+    const storage = storageOn(memoryDb());
+    expect(await refusal(storage.appendEvents([progress('t', 1, 'm'.repeat(501))]))).toEqual([
+      'ProgressValidationError',
+      'VALIDATION_FAILED',
+    ]);
+    expect(await storage.getSnapshot('t')).toBe(null);
+  });
+
+  it('accepts a message of exactly 500 characters, counted as code points', async () => {
+    const storage = storageOn(memoryDb());
+    const message = '🚀'.repeat(500);
+    await storage.appendEvents([progress('t', 1, message)]);
+    expect((await storage.getSnapshot('t'))?.state.message).toBe(message);
+  });
+
+  it('refuses a task id over 100 characters, NUL characters and lone surrogates', async () => {
+    const storage = storageOn(memoryDb());
+    expect(
+      await Promise.all([
+        refusal(storage.appendEvents([progress('x'.repeat(101), 1)])),
+        refusal(storage.appendEvents([progress('nul\u0000', 1)])),
+        refusal(storage.appendEvents([progress('t', 1, 'half \ud800')])),
+      ]),
+    ).toEqual([
+      ['ProgressValidationError', 'VALIDATION_FAILED'],
+      ['ProgressValidationError', 'VALIDATION_FAILED'],
+      ['ProgressValidationError', 'VALIDATION_FAILED'],
+    ]);
+  });
+
+  it("refuses one caller's bad event without failing the other callers of its batch", async () => {
+    const storage = storageOn(memoryDb());
+    const [good, bad] = await Promise.allSettled([
+      storage.appendEvents([progress('t', 1)]),
+      storage.appendEvents([progress('t', 2, 'm'.repeat(600))]),
+    ]);
+    expect([good.status, bad.status]).toEqual(['fulfilled', 'rejected']);
+    expect((await storage.getHistory('t', { limit: 10 })).map((event) => event.seq)).toEqual([1]);
+  });
+
+  it('refuses a user agent over 500 and an IP address over 50 characters', async () => {
+    const storage = storageOn(memoryDb());
+    const record = {
+      clientId: 'c',
+      userId: 'u',
+      projectId: 'p',
+      connectedAtMs: T0,
+      disconnectedAtMs: null,
+      lastActiveAtMs: T0,
+      messageCount: 0,
+      ipAddress: '1'.repeat(51),
+      userAgent: 'a'.repeat(501),
+    };
+    const error = await storage.recordConnection(record).catch((thrown: unknown) => thrown);
+    expect(isProgressError(error) && (error as { issues?: readonly string[] }).issues?.length).toBe(2);
+    expect(await storage.getConnection('c')).toBe(null);
+  });
+
+  it('finds nothing (and does not throw) for lookups by an id that could never be stored', async () => {
+    const storage = storageOn(memoryDb());
+    expect([
+      await storage.getSnapshot('x'.repeat(200)),
+      await storage.getSession('nul\u0000', T0),
+      await storage.getHistory('\ud800', { limit: 5 }),
+    ]).toEqual([null, null, []]);
+  });
+});
