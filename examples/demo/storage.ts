@@ -22,9 +22,14 @@ export function openDemoStorage(options: {
   databaseUrl?: string | undefined;
 }): DemoStorage {
   if (options.databaseUrl?.startsWith('postgres')) {
-    const db = new Kysely<unknown>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 5 }) }),
-    });
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5 });
+    // node-postgres emits 'error' on idle and checked-out clients whose connection dies; without
+    // listeners that crashes the process instead of failing the query.
+    pool.on('error', (error) => console.error('PostgreSQL pool error:', error.message));
+    pool.on('connect', (client) =>
+      client.on('error', (error) => console.error('PostgreSQL client error:', error.message)),
+    );
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
     return {
       storage: createSqlStorage({ db, tablePrefix: 'demo_' }),
       description: 'PostgreSQL (DATABASE_URL)',
