@@ -10,7 +10,7 @@ import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
 import { createAdmission } from './admission.js';
 import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
-import type { Hub } from './hub.js';
+import type { Hub, PreparedResume } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Logger } from './types.js';
 
@@ -72,9 +72,9 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     if (refusal !== undefined) return refuse(socket, refusal.code, refusal.message);
     const oldClientId =
       request.url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
-    let session = null;
+    let resume: PreparedResume | null = null;
     try {
-      session = await hub.findSession(oldClientId);
+      resume = await hub.prepareResume(oldClientId, identity);
     } catch (error) {
       logger.error({ err: error }, 'session lookup failed; the client gets a new session');
     }
@@ -92,7 +92,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
         {
           identity,
           oldClientId,
-          session,
+          resume,
           batch: request.url.searchParams.get('batch') === '1',
           ip: request.ip,
           userAgent: req.headers['user-agent'] ?? '',

@@ -48,6 +48,8 @@ interface HeldProgress {
 
 export class Connection {
   readonly subscriptions = new Map<string, Subscription>();
+  /** The last subscribe/unsubscribe still in progress, so the next one waits for it. */
+  pendingOperation: Promise<void> | undefined;
   readonly connectedAtMs: number;
   lastActiveAtMs: number;
   messageCount = 0;
@@ -131,7 +133,11 @@ export class Connection {
   /** Last `seq` delivered per subscribed task: what a session stores for resume. */
   cursors(): Record<string, number> {
     const cursors: Record<string, number> = {};
-    for (const [taskId, sub] of this.subscriptions) cursors[taskId] = sub.cursor;
+    for (const [taskId, sub] of this.subscriptions) {
+      // Progress held back from a slow consumer was never sent: resume from before it.
+      const held = this.held?.get(sub);
+      cursors[taskId] = held === undefined ? sub.cursor : held.fromSeq - 1;
+    }
     return cursors;
   }
 

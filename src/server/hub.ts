@@ -23,7 +23,7 @@ import { redactClientId, safeForLog } from './logger.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
-import type { ClientRegistry, ConnectionStats, Logger } from './types.js';
+import type { ClientRegistry, ConnectionStats, Identity, Logger } from './types.js';
 
 export interface HubDeps {
   readonly metrics: MetricsRecorder;
@@ -38,8 +38,8 @@ export interface HubDeps {
 /** What a new connection asks for, prepared (asynchronously) before the upgrade completes. */
 export interface OpenRequest extends ConnectionInfo {
   readonly oldClientId: string | undefined;
-  /** The stored session of `oldClientId`, looked up before the upgrade. */
-  readonly session: SessionRecord | null;
+  /** What resuming `oldClientId` would bring back, prepared before the upgrade. */
+  readonly resume: PreparedResume | null;
 }
 
 interface CatchUpPlan {
@@ -48,6 +48,21 @@ interface CatchUpPlan {
   /** Set when the catch-up started from a `since`: whether every event after it is replayed. */
   readonly recovered: boolean | undefined;
 }
+
+/** What a resume would restore; prepared (asynchronously) before the upgrade completes. */
+export interface PreparedResume {
+  /** Task -> position, from the live connection or the stored session. */
+  readonly cursors: Readonly<Record<string, number>>;
+  /** Tasks `authorize` now refuses: left out, each answered with `FORBIDDEN`. */
+  readonly refused: ReadonlySet<string>;
+  readonly expiresAtMs: number;
+}
+
+const withoutTasks = (
+  cursors: Readonly<Record<string, number>>,
+  refused: ReadonlySet<string>,
+): Record<string, number> =>
+  Object.fromEntries(Object.entries(cursors).filter(([taskId]) => !refused.has(taskId)));
 
 /** Why a subscription was refused (also sent to the client as an `error`). */
 interface Refusal {
@@ -78,10 +93,25 @@ export class Hub {
     deps.bus.onResync(() => this.resyncAll());
   }
 
-  /** The stored session to resume, unless that client is still connected here. */
-  async findSession(oldClientId: string | undefined): Promise<SessionRecord | null> {
-    if (oldClientId === undefined || this.connections.has(oldClientId)) return null;
-    return this.deps.storage.getSession(oldClientId, this.deps.now());
+  /**
+   * Looks up what resuming `oldClientId` as `identity` would restore (a live connection of
+   * the same user here, or a stored session), and asks `authorize` again for every task:
+   * access revoked while the client was away stays revoked. `null` when there is nothing the
+   * identity may resume.
+   */
+  async prepareResume(oldClientId: string | undefined, identity: Identity): Promise<PreparedResume | null> {
+    if (oldClientId === undefined) return null;
+    const live = this.connections.get(oldClientId);
+    let session: SessionRecord | null = null;
+    if (live === undefined) session = await this.deps.storage.getSession(oldClientId, this.deps.now());
+    const owner = live?.identity.userId ?? session?.userId;
+    if (owner !== identity.userId) return null;
+    const cursors = live?.cursors() ?? session?.subscriptions ?? {};
+    const refused = new Set<string>();
+    for (const taskId of Object.keys(cursors)) {
+      if (!(await this.deps.auth.authorize(identity, taskId))) refused.add(taskId);
+    }
+    return { cursors, refused, expiresAtMs: session?.expiresAtMs ?? Number.POSITIVE_INFINITY };
   }
 
   /** Registers an upgraded socket and greets it (`connected`, or `reconnected` on resume). */
@@ -91,18 +121,16 @@ export class Hub {
     let restored: Readonly<Record<string, number>> | undefined;
     const { metrics, options } = this.deps;
     metrics.connectionsOpened++;
+    const { resume } = request;
     if (oldClientId !== undefined) {
       metrics.resumeAttempts++;
       const live = this.connections.get(oldClientId);
-      if (live !== undefined && live.identity.userId === identity.userId) {
-        restored = live.cursors();
+      if (resume !== null && live !== undefined && live.identity.userId === identity.userId) {
+        // Positions may have moved on since the resume was prepared.
+        restored = withoutTasks(live.cursors(), resume.refused);
         this.takeOver(live);
-      } else if (
-        live === undefined &&
-        request.session?.userId === identity.userId &&
-        request.session.expiresAtMs > now
-      ) {
-        restored = request.session.subscriptions;
+      } else if (resume !== null && live === undefined && resume.expiresAtMs > now) {
+        restored = withoutTasks(resume.cursors, resume.refused);
         void this.deps.storage
           .deleteSession(oldClientId)
           .catch((error) => this.logStorageError(error, 'deleteSession'));
@@ -142,6 +170,16 @@ export class Hub {
     connection.send(JSON.stringify(greeting));
     for (const [taskId, cursor] of Object.entries(restored ?? {}))
       this.restoreSubscription(connection, taskId, cursor);
+    if (restored !== undefined) {
+      for (const taskId of resume?.refused ?? []) {
+        this.sendError(
+          connection,
+          taskId,
+          'FORBIDDEN',
+          `Not allowed to follow task ${JSON.stringify(taskId)} any more.`,
+        );
+      }
+    }
 
     this.audit(connection, null);
     const log = {
@@ -180,10 +218,10 @@ export class Hub {
       }
       switch (message.action) {
         case 'subscribe':
-          void this.subscribe(connection, message.task_id, message.since);
+          void this.inOrder(connection, () => this.subscribe(connection, message.task_id, message.since));
           break;
         case 'unsubscribe':
-          this.unsubscribe(connection, message.task_id);
+          void this.inOrder(connection, () => this.unsubscribe(connection, message.task_id));
           break;
       }
     }
@@ -259,14 +297,14 @@ export class Hub {
     subscribe: async (clientId, taskId) => {
       const connection = this.connections.get(clientId);
       if (connection === undefined) return false;
-      const refusal = await this.subscribe(connection, taskId, undefined);
+      const refusal = await this.inOrder(connection, () => this.subscribe(connection, taskId, undefined));
       if (refusal !== undefined) throw new ProgressError(refusal.code, refusal.message);
       return true;
     },
     unsubscribe: async (clientId, taskId) => {
       const connection = this.connections.get(clientId);
       if (connection === undefined) return false;
-      this.unsubscribe(connection, taskId);
+      await this.inOrder(connection, () => this.unsubscribe(connection, taskId));
       return true;
     },
   };
@@ -295,6 +333,33 @@ export class Hub {
   }
 
   // --- subscriptions ------------------------------------------------------------------
+
+  /**
+   * Runs a subscribe or unsubscribe after the connection's previous one has finished, so they
+   * take effect, and are answered, in the order the client sent them: a subscribe waits for
+   * `authorize` and storage, and an unsubscribe sent right after it must not overtake it.
+   */
+  private inOrder<T>(connection: Connection, operation: () => T | Promise<T>): Promise<T> {
+    const previous = connection.pendingOperation;
+    let result: Promise<T>;
+    if (previous === undefined) {
+      // Nothing in flight: run now, and make the next one wait only if this one is asynchronous.
+      const value = operation();
+      if (!(value instanceof Promise)) return Promise.resolve(value);
+      result = value;
+    } else {
+      result = previous.then(operation);
+    }
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    connection.pendingOperation = settled;
+    void settled.then(() => {
+      if (connection.pendingOperation === settled) connection.pendingOperation = undefined;
+    });
+    return result;
+  }
 
   /** Subscribes, or refuses with an error sent to the client and returned to the caller. */
   private async subscribe(
@@ -506,7 +571,9 @@ export class Hub {
     const events = await this.deps.storage.getHistory(sub.taskId, { afterSeq: since, limit: base - since });
     if (events.length !== base - since || events[0]?.seq !== since + 1) return false;
     if (sub.closed || connection.closed) return true;
-    connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], true)));
+    connection.send(
+      JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], true)),
+    );
     for (const event of events) connection.send(encodeTaskEvent(event));
     sub.baseCursor = since;
     return true;
@@ -527,7 +594,12 @@ export class Hub {
       storage.getHistory(taskId, { afterSeq: since, limit }),
       storage.getSnapshot(taskId),
     ]);
-    if (snapshot === null || snapshot.seq <= since) return { frames: [], cursor: since, recovered: true };
+    if (snapshot === null) return { frames: [], cursor: 0, recovered: since === 0 };
+    if (snapshot.seq === since) return { frames: [], cursor: since, recovered: true };
+    if (snapshot.seq < since) {
+      // The client knows seqs the storage never gave (it was reset): start over from its state.
+      return { frames: [encodeSnapshot(snapshot)], cursor: snapshot.seq, recovered: false };
+    }
     const first = events[0];
     const last = events.at(-1);
     if (first === undefined || last === undefined || first.seq !== since + 1 || events.length >= limit) {

@@ -18,8 +18,11 @@ export type DecodedClientMessage =
 
 /** Decodes one client frame (one message, or several separated by `\n`). Never throws. */
 export function decodeClientFrame(data: string): DecodedClientMessage[] {
-  return parseFrame(data).map((parsed) =>
-    parsed === undefined ? failure('BAD_JSON', 'Frame is not valid JSON.') : decodeClientValue(parsed.value),
+  const parsed = parseFrame(data);
+  // A frame of blank lines holds no message, yet must be answered (and rate-limited) like any other.
+  if (parsed.length === 0) return [failure('BAD_JSON', 'Frame holds no JSON message.')];
+  return parsed.map((value) =>
+    value === undefined ? failure('BAD_JSON', 'Frame is not valid JSON.') : decodeClientValue(value.value),
   );
 }
 
