@@ -10,6 +10,7 @@ export default defineConfig({
     'client/index': 'src/client/index.ts',
     'react/index': 'src/react/index.ts',
     'sql/index': 'src/adapters/storage/sql/index.ts',
+    'redis/index': 'src/adapters/bus/redis-index.ts',
     'testing/index': 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],

@@ -46,6 +46,8 @@ export interface ProgressServer extends Omit<ProgressPublisher, 'close'> {
    * clients spread over the remaining nodes. @default 0
    */
   close(options?: { drainMs?: number }): Promise<void>;
+  /** Connected clients of the whole cluster (with `presence`), else of this process. */
+  clusterStats(): Promise<ConnectionStats>;
 }
 
 /**
@@ -69,7 +71,18 @@ export function createProgressServer(
   const bus = options.bus ?? createLocalBus();
   const auth = createAuthHooks(resolved.authenticate, resolved.authorize, logger);
   const recorder = new MetricsRecorder();
-  const hub = new Hub({ metrics: recorder, storage, bus, auth, logger, options: resolved, now: Date.now });
+  const presence = options.presence;
+  const hub = new Hub({
+    metrics: recorder,
+    storage,
+    bus,
+    auth,
+    logger,
+    options: resolved,
+    now: Date.now,
+    presence,
+  });
+  presence?.start(() => hub.stats());
   const attachment = attachWebSocketServer(httpServer, { hub, auth, logger, options: resolved });
   const publisher = buildPublisher({ storage, bus, throttle: resolved.throttle, logger }, recorder);
   let lastRate = { atMs: recorder.startedAtMs, messagesSent: 0 };
@@ -123,13 +136,16 @@ export function createProgressServer(
     nodeHandler: createNodeHandler(api),
     fetch: createFetchHandler(api),
     stats: () => hub.stats(),
+    clusterStats: () => hub.registry.clusterStats?.() ?? Promise.resolve(hub.stats()),
     metrics,
     prometheusMetrics: () => formatPrometheus(metrics(), recorder),
     close(options = {}) {
       closing ??= (async () => {
         if (cleanup !== undefined) clearInterval(cleanup);
-        await publisher.close();
+        // Sockets first: during a drain, events still reach the clients not yet closed.
         await attachment.close(options.drainMs ?? 0);
+        await publisher.close();
+        await presence?.close();
         await storage.close();
         await bus.close();
       })();

@@ -3,7 +3,7 @@
  * session resume flow. It talks to sockets only through `ServerSocket` (no `ws` here).
  */
 import { randomBytes } from 'node:crypto';
-import type { Bus, BusMessage } from '../adapters/bus/types.js';
+import type { Bus, BusMessage, ClusterPresence } from '../adapters/bus/types.js';
 import type { SessionRecord, StorageAdapter } from '../adapters/storage/types.js';
 import { CloseCode, type ErrorCode } from '../shared/codes.js';
 import { decodeClientFrame } from '../shared/decode.js';
@@ -33,6 +33,8 @@ export interface HubDeps {
   readonly logger: Logger;
   readonly options: ResolvedServerOptions;
   readonly now: () => number;
+  /** Cluster presence, told whenever this node's connections change. */
+  readonly presence?: ClusterPresence | undefined;
 }
 
 /** What a new connection asks for, prepared (asynchronously) before the upgrade completes. */
@@ -156,6 +158,7 @@ export class Hub {
     };
     const connection = new Connection(clientId, socket, request, now, policy, hooks, limits.messageBurst);
     this.connections.set(clientId, connection);
+    this.deps.presence?.changed();
 
     const greeting =
       oldClientId === undefined
@@ -282,9 +285,10 @@ export class Hub {
         : [CloseCode.GoingAway, 'server going away'];
     const closing = [...this.connections.values()].map(async (connection) => {
       if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * drainMs));
-      const saved = this.finish(connection);
+      if (connection.closed) return;
+      // Saved before the socket closes: the client's resume on another node must find it.
+      await this.finish(connection);
       connection.socket.close(code, reason);
-      await saved;
     });
     await Promise.all(closing);
     await Promise.all(this.sessionSaves);
@@ -293,6 +297,17 @@ export class Hub {
   /** The REST layer's view of the connections. */
   readonly registry: ClientRegistry = {
     stats: () => this.stats(),
+    clusterStats: async () => {
+      const { presence } = this.deps;
+      if (presence === undefined) return this.stats();
+      try {
+        const { totalClients, byUser, byProject } = await presence.read();
+        return { totalClients, byUser, byProject };
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, 'cluster presence unavailable; answering with this node only');
+        return this.stats();
+      }
+    },
     identityOf: (clientId) => this.connections.get(clientId)?.identity,
     subscribe: async (clientId, taskId) => {
       const connection = this.connections.get(clientId);
@@ -390,8 +405,7 @@ export class Hub {
       { clientId: connection.clientId, taskId: safeForLog(taskId) },
       'client subscribed to task',
     );
-    await this.whenLive(sub);
-    await this.runCatchUp(connection, sub, since, true);
+    if (await this.whenLive(connection, sub)) await this.runCatchUp(connection, sub, since, true);
     return undefined;
   }
 
@@ -440,7 +454,9 @@ export class Hub {
 
   private restoreSubscription(connection: Connection, taskId: string, cursor: number): void {
     const sub = this.addSubscription(connection, taskId);
-    void this.whenLive(sub).then(() => this.runCatchUp(connection, sub, cursor, false));
+    void this.whenLive(connection, sub).then(async (live) => {
+      if (live) await this.runCatchUp(connection, sub, cursor, false);
+    });
   }
 
   private addSubscription(connection: Connection, taskId: string): Subscription {
@@ -462,9 +478,30 @@ export class Hub {
     return sub;
   }
 
-  /** Resolves once the bus delivers the task's events to this process. */
-  private async whenLive(sub: Subscription): Promise<void> {
-    await this.tasks.get(sub.taskId)?.ready;
+  /**
+   * Resolves `true` once the bus delivers the task's events to this process, or `false`
+   * (after telling the client and dropping the subscription) when the bus could not subscribe.
+   */
+  private async whenLive(connection: Connection, sub: Subscription): Promise<boolean> {
+    try {
+      await this.tasks.get(sub.taskId)?.ready;
+      return true;
+    } catch (error) {
+      // The bus could not subscribe: forget the task so that the next subscribe tries again.
+      this.deps.logger.error({ err: error, taskId: safeForLog(sub.taskId) }, 'bus subscribe failed');
+      if (this.tasks.get(sub.taskId)?.subs.has(sub)) this.tasks.delete(sub.taskId);
+      if (connection.subscriptions.get(sub.taskId) === sub) connection.subscriptions.delete(sub.taskId);
+      sub.closed = true;
+      if (!connection.closed) {
+        this.sendError(
+          connection,
+          sub.taskId,
+          'STORAGE_UNAVAILABLE',
+          'Live delivery is unavailable right now; subscribe again later.',
+        );
+      }
+      return false;
+    }
   }
 
   private removeSubscription(sub: Subscription): void {
@@ -590,10 +627,14 @@ export class Hub {
       };
     }
     const limit = this.deps.options.limits.maxReplayEvents;
-    const [events, snapshot] = await Promise.all([
-      storage.getHistory(taskId, { afterSeq: since, limit }),
-      storage.getSnapshot(taskId),
-    ]);
+    // Snapshot first, then history: every event up to the snapshot's seq is committed by then,
+    // so history starting past since + 1 means trimmed. Read in parallel, an append landing
+    // between the two reads looked like trimmed history (a false `recovered: false`).
+    const snapshot = await storage.getSnapshot(taskId);
+    const events =
+      snapshot === null || snapshot.seq <= since
+        ? []
+        : await storage.getHistory(taskId, { afterSeq: since, limit });
     if (snapshot === null) return { frames: [], cursor: 0, recovered: since === 0 };
     if (snapshot.seq === since) return { frames: [], cursor: since, recovered: true };
     if (snapshot.seq < since) {
@@ -639,6 +680,7 @@ export class Hub {
     for (const sub of connection.subscriptions.values()) this.removeSubscription(sub);
     if (this.connections.get(connection.clientId) === connection)
       this.connections.delete(connection.clientId);
+    this.deps.presence?.changed();
     this.audit(connection, now);
     this.deps.logger.info({ clientId: redactClientId(connection.clientId) }, 'WebSocket client disconnected');
     if (connection.replaced) return Promise.resolve();

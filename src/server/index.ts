@@ -3,7 +3,7 @@
  * The Node half: attach to an `http.Server`, publish task events, serve the REST API.
  */
 export { createLocalBus } from '../adapters/bus/local.js';
-export type { Bus, BusMessage } from '../adapters/bus/types.js';
+export type { Bus, BusMessage, ClusterPresence, PresenceStats } from '../adapters/bus/types.js';
 export { createMemoryStorage, type MemoryStorageOptions } from '../adapters/storage/memory.js';
 export { type ApplyResult, applyTaskEvent } from '../adapters/storage/task-events.js';
 export * from '../adapters/storage/types.js';

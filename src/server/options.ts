@@ -2,7 +2,7 @@
  * Options of `createProgressServer`, their defaults in one object, and the one function that
  * resolves them at construction.
  */
-import type { Bus } from '../adapters/bus/types.js';
+import type { Bus, ClusterPresence } from '../adapters/bus/types.js';
 import type { Authenticate, Authorize, AuthRequest, Logger } from './types.js';
 
 export interface ThrottleOptions {
@@ -131,6 +131,13 @@ export interface ProgressServerOptions {
   allowedOrigins?: ReadonlyArray<string | RegExp> | ((origin: string, request: AuthRequest) => boolean);
   /** Fan-out between processes. @default createLocalBus() */
   bus?: Bus;
+  /**
+   * Cluster-wide numbers for `GET /websocket/stats` and `GET /progress/active`: each node
+   * reports its own connections (`createRedisPresence` from `realtime-progress/redis`); a
+   * crashed node's clients drop out after the store's `ttlMs`.
+   * @default undefined (this process's connections only)
+   */
+  presence?: ClusterPresence;
   /** Structured logger (pino, console). @default silent */
   logger?: Logger;
   /**

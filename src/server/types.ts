@@ -54,6 +54,8 @@ export interface ConnectionStats {
 /** What the REST layer needs from the WebSocket side. */
 export interface ClientRegistry {
   stats(): ConnectionStats;
+  /** The whole cluster's numbers (presence); absent or without presence, this process's. */
+  clusterStats?(): Promise<ConnectionStats>;
   /** The identity of a client connected to this server, `undefined` if none is. */
   identityOf(clientId: string): Identity | undefined;
   /** Subscribes a connected client to a task; `false` when the client is not connected here. */

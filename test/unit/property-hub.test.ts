@@ -81,7 +81,7 @@ function harness(options: { limits?: LimitOptions; authorize?: Authorize } = {})
       const connection = hub.open(socket, {
         identity: { userId, projectId: '' },
         oldClientId: undefined,
-        session: null,
+        resume: null,
         batch: false,
         ip: '127.0.0.1',
         userAgent: 'property-test',

@@ -36,3 +36,30 @@ export interface Bus {
   onResync(listener: () => void): void;
   close(): Promise<void>;
 }
+
+/** One node's numbers or the cluster's; the shape of the server's `ConnectionStats`. */
+export interface PresenceStats {
+  readonly totalClients: number;
+  readonly byUser: Readonly<Record<string, number>>;
+  readonly byProject: Readonly<Record<string, number>>;
+}
+
+/** What a server needs for cluster-wide `/websocket/stats` and `/progress/active`. */
+export interface ClusterPresence {
+  /** This node's id in Redis. */
+  readonly nodeId: string;
+  /**
+   * Starts reporting this node's numbers, read through `read`: now, shortly after each
+   * `changed()`, and every `refreshMs`. A failed report is logged and retried at the next one.
+   */
+  start(read: () => PresenceStats): void;
+  /** This node's numbers changed (a client connected or left); reports within `reportDelayMs`. */
+  changed(): void;
+  /**
+   * The cluster's numbers: the sum over every node whose entry has not expired.
+   * @throws when Redis is unreachable (the caller may fall back to its own numbers).
+   */
+  read(): Promise<PresenceStats & { readonly nodes: number }>;
+  /** Stops reporting and deletes this node's entry, so a graceful shutdown drops out at once. */
+  close(): Promise<void>;
+}

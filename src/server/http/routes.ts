@@ -97,7 +97,8 @@ export const ROUTES: readonly Route[] = [
     pattern: ['progress', 'active'],
     handlers: {
       GET: async ({ deps }) => {
-        const { totalClients, byUser, byProject } = deps.clients.stats();
+        const { totalClients, byUser, byProject } = await (deps.clients.clusterStats?.() ??
+          deps.clients.stats());
         return jsonResponse(200, { connected_clients: totalClients, by_user: byUser, by_project: byProject });
       },
     },
@@ -106,7 +107,8 @@ export const ROUTES: readonly Route[] = [
     pattern: ['websocket', 'stats'],
     handlers: {
       GET: async ({ deps }) => {
-        const { totalClients, byUser, byProject } = deps.clients.stats();
+        const { totalClients, byUser, byProject } = await (deps.clients.clusterStats?.() ??
+          deps.clients.stats());
         return jsonResponse(200, { total_clients: totalClients, by_user: byUser, by_project: byProject });
       },
     },
