@@ -5,6 +5,7 @@
  */
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import * as wsModule from 'ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
@@ -84,6 +85,12 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
       const connection = hub.open(
         {
           send: (data) => ws.send(data),
+          sendWire: (wire) => {
+            // ws has no public call for pre-framed bytes; without permessage-deflate its own
+            // send() does exactly this write (header and payload to the socket).
+            const raw = (ws as unknown as { _socket?: Duplex })._socket;
+            if (ws.readyState === ws.OPEN && raw !== undefined) raw.write(wire);
+          },
           close: (code, reason) => ws.close(code, reason),
           get bufferedAmount() {
             return ws.bufferedAmount;
@@ -160,3 +167,28 @@ function refuse(socket: Duplex, code: ErrorCode, message: string): void {
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
+
+/**
+ * A text message framed for the wire (unmasked, final, no compression), built once per
+ * broadcast and written as is to every recipient's socket.
+ */
+export function frameText(text: string): Uint8Array {
+  const parts = Sender.frame(Buffer.from(text), {
+    fin: true,
+    rsv1: false,
+    opcode: 1,
+    mask: false,
+    readOnly: false,
+  });
+  return Buffer.concat(parts);
+}
+
+/** ws's frame builder (its `Sender` export), which @types/ws does not declare. */
+const { Sender } = wsModule as unknown as {
+  Sender: {
+    frame(
+      data: Buffer,
+      options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean },
+    ): Buffer[];
+  };
+};

@@ -12,6 +12,8 @@ import type { Identity } from './types.js';
 /** The four-method socket the protocol core talks to; `attach.ts` adapts `ws` to it. */
 export interface ServerSocket {
   send(data: string): void;
+  /** Writes an already framed message (the same bytes for every recipient of a broadcast). */
+  sendWire?(wire: Uint8Array): void;
   close(code: number, reason: string): void;
   /** Bytes queued in the socket and not yet written to the network. */
   readonly bufferedAmount: number;
@@ -38,6 +40,8 @@ export interface ConnectionHooks {
   tooSlow(connection: Connection): void;
   /** `count` progress events were folded into later ones. */
   coalesced(count: number): void;
+  /** The framed bytes of a live event, shared by all its recipients. */
+  wireOf(message: BusMessage): Uint8Array;
 }
 
 /** A progress event held back from a slow consumer, standing for `fromSeq..message.seq`. */
@@ -120,7 +124,13 @@ export class Connection {
       // Status and error events always go out, after the progress they follow.
       this.releaseHeld(sub);
     }
-    this.send(message.frame);
+    if (this.info.batch || this.socket.sendWire === undefined) {
+      this.send(message.frame);
+      return;
+    }
+    this.messageCount++;
+    this.socket.sendWire(this.hooks.wireOf(message));
+    this.checkBackpressure();
   }
 
   /** Stops the slow-consumer timer; called once the connection is finished. */

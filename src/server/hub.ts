@@ -33,6 +33,8 @@ export interface HubDeps {
   readonly logger: Logger;
   readonly options: ResolvedServerOptions;
   readonly now: () => number;
+  /** Frames a text message for the wire once, so a broadcast is framed once for all recipients. */
+  readonly frameText: (text: string) => Uint8Array;
   /** Cluster presence, told whenever this node's connections change. */
   readonly presence?: ClusterPresence | undefined;
 }
@@ -89,6 +91,7 @@ export class Hub {
   private readonly tasks = new Map<string, { subs: Set<Subscription>; ready: Promise<void> }>();
   private readonly sessionSaves = new Set<Promise<void>>();
   private closing = false;
+  private lastWire: { message: BusMessage; wire: Uint8Array } | undefined;
 
   constructor(private readonly deps: HubDeps) {
     deps.bus.onMessage((message) => this.fanOut(message));
@@ -155,6 +158,7 @@ export class Hub {
       coalesced: (count: number) => {
         metrics.coalescedEvents += count;
       },
+      wireOf: (message: BusMessage) => this.wireOf(message),
     };
     const connection = new Connection(clientId, socket, request, now, policy, hooks, limits.messageBurst);
     this.connections.set(clientId, connection);
@@ -515,6 +519,16 @@ export class Hub {
         .unsubscribe(sub.taskId)
         .catch((error) => this.deps.logger.warn({ err: error }, 'bus unsubscribe failed'));
     }
+  }
+
+  /**
+   * The framed bytes of a live event. Fan-out hands one message to every subscriber in a row,
+   * so a one-entry cache frames each broadcast once.
+   */
+  private wireOf(message: BusMessage): Uint8Array {
+    if (this.lastWire?.message !== message)
+      this.lastWire = { message, wire: this.deps.frameText(message.frame) };
+    return this.lastWire.wire;
   }
 
   private fanOut(message: BusMessage): void {
