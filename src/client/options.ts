@@ -50,7 +50,7 @@ export interface BackoffOptions {
 export interface ProgressClientOptions {
   /**
    * The server's WebSocket endpoint, e.g. `wss://example.com/api/v1/ws`. The client adds
-   * `user_id`, `project_id`, `batch=1` and, when resuming, `old_client_id` to its query.
+   * `user_id`, `project_id` and, when resuming, `old_client_id` to its query.
    */
   url: string;
   /** Sent as `user_id`; the server's default `authenticate` uses it (`anonymous` when absent). */

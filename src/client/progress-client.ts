@@ -206,7 +206,9 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
   #socketUrl(): string {
     const url = new URL(this.#options.url);
     this.#resumingId = this.#currentClientId;
-    const query = { ...this.#options.query, batch: '1', old_client_id: this.#resumingId };
+    // No `batch=1`: one message per frame lets the server frame a broadcast once for all its
+    // recipients (the client still splits batched frames from servers that send them).
+    const query = { ...this.#options.query, old_client_id: this.#resumingId };
     for (const [name, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(name, value);
     return url.href;

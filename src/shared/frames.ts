@@ -6,17 +6,19 @@
 
 /**
  * Parses a frame into its JSON values without throwing: one document, or several
- * `\n`-separated ones. A pretty-printed single document is tried whole first. Each entry is
+ * `\n`-separated ones, or one pretty-printed document spanning lines. Each entry is
  * `{ value }`, or `undefined` for a line that is not JSON.
  */
 export function parseFrame(data: string): Array<{ value: unknown } | undefined> {
-  const whole = tryParseJson(data);
-  if (whole !== undefined || !data.includes('\n')) return [whole];
+  if (!data.includes('\n')) return [tryParseJson(data)];
+  // Batched lines first (the common case); one pretty-printed document only if a line fails.
   const parsed: Array<{ value: unknown } | undefined> = [];
   for (const line of data.split('\n')) {
     if (line.trim() !== '') parsed.push(tryParseJson(line));
   }
-  return parsed;
+  if (!parsed.includes(undefined)) return parsed;
+  const whole = tryParseJson(data);
+  return whole === undefined ? parsed : [whole];
 }
 
 function tryParseJson(text: string): { value: unknown } | undefined {

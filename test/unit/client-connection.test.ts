@@ -447,7 +447,7 @@ describe('protocol handling', () => {
     expect(handle.state).toEqual({ taskId: 't1', seq: 0, error: '', result: null, recovered: true });
     await settle();
     expect(mock.peers[0]!.received).toEqual([{ action: 'subscribe', task_id: 't1' }]);
-    expect(mock.peers[0]!.query.get('batch')).toBe('1');
+    expect(mock.peers[0]!.query.get('batch')).toBeNull();
   });
 
   it('reads several newline-separated messages from one frame', async () => {
