@@ -8,11 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 // In your app: import { createProgressServer } from 'realtime-progress/server';
-import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+import { createProgressServer } from '../../src/server/index.js';
+import { simulateTask } from '../shared/simulate-task.js';
 
 /** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
 export async function start(
@@ -30,7 +30,7 @@ export async function start(
     const taskId = `task-${randomUUID().slice(0, 8)}`;
     await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
     res.status(202).json({ task_id: taskId });
-    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+    simulateTask(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
   });
 
   await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
@@ -43,24 +43,6 @@ export async function start(
       await new Promise((resolve) => httpServer.close(resolve));
     },
   };
-}
-
-/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
-async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
-  const totalSteps = 5;
-  for (let done = 1; done <= totalSteps; done++) {
-    await delay(500, undefined, { signal });
-    const message = `Finished step ${done} of ${totalSteps}`;
-    const percent = (done * 100) / totalSteps;
-    await progress.publish(taskId, {
-      progress: percent,
-      currentStep: `step ${done}`,
-      totalSteps,
-      completedSteps: done,
-      message,
-    });
-  }
-  await progress.setStatus(taskId, 'completed');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -10,11 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 // In your app: import { createProgressServer } from 'realtime-progress/server';
-import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+import { createProgressServer } from '../../src/server/index.js';
+import { simulateTask } from '../shared/simulate-task.js';
 
 /** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
 export async function start(
@@ -36,7 +36,7 @@ export async function start(
   fastify.post('/tasks', async (_request, reply) => {
     const taskId = `task-${randomUUID().slice(0, 8)}`;
     await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
-    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+    simulateTask(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
     return reply.code(202).send({ task_id: taskId });
   });
 
@@ -49,24 +49,6 @@ export async function start(
       await fastify.close();
     },
   };
-}
-
-/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
-async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
-  const totalSteps = 5;
-  for (let done = 1; done <= totalSteps; done++) {
-    await delay(500, undefined, { signal });
-    const message = `Finished step ${done} of ${totalSteps}`;
-    const percent = (done * 100) / totalSteps;
-    await progress.publish(taskId, {
-      progress: percent,
-      currentStep: `step ${done}`,
-      totalSteps,
-      completedSteps: done,
-      message,
-    });
-  }
-  await progress.setStatus(taskId, 'completed');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 // In your app: import { createProgressServer } from 'realtime-progress/server';
-import { createProgressServer, type ProgressServer } from '../../src/server/index.js';
+import { createProgressServer } from '../../src/server/index.js';
+import { simulateTask } from '../shared/simulate-task.js';
 
 /** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
 export async function start(
@@ -29,7 +29,7 @@ export async function start(
   app.post('/tasks', async (c) => {
     const taskId = `task-${randomUUID().slice(0, 8)}`;
     await progress.publish(taskId, { progress: 0, currentStep: 'queued' });
-    simulate(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
+    simulateTask(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
     return c.json({ task_id: taskId }, 202);
   });
   // Unknown paths under /api/v1 get the API's JSON 404; CORS, if needed, is `app.use(cors())` first.
@@ -45,24 +45,6 @@ export async function start(
       await new Promise((resolve) => httpServer.close(resolve));
     },
   };
-}
-
-/** Five steps of half a second each, then `completed`; stops when `signal` aborts. */
-async function simulate(progress: ProgressServer, taskId: string, signal: AbortSignal): Promise<void> {
-  const totalSteps = 5;
-  for (let done = 1; done <= totalSteps; done++) {
-    await delay(500, undefined, { signal });
-    const message = `Finished step ${done} of ${totalSteps}`;
-    const percent = (done * 100) / totalSteps;
-    await progress.publish(taskId, {
-      progress: percent,
-      currentStep: `step ${done}`,
-      totalSteps,
-      completedSteps: done,
-      message,
-    });
-  }
-  await progress.setStatus(taskId, 'completed');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
