@@ -1,8 +1,7 @@
 /**
- * Cluster-wide stats and rolling deploys, across server processes. These need two server
- * changes designed in docs/scaling.md ("Server changes"): the `presence` option (fed by
- * `createRedisPresence`) behind `GET /websocket/stats` and `GET /progress/active`, and
- * `server.close({ drainMs })`. Until they land these tests fail; they are not skipped.
+ * Cluster-wide stats and rolling deploys, across server processes: the `presence` option (fed
+ * by `createRedisPresence`) behind `GET /websocket/stats` and `GET /progress/active`, and
+ * `server.close({ drainMs })`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
