@@ -17,7 +17,13 @@ import {
   unsubscribedMessage,
 } from '../shared/messages.js';
 import type { AuthHooks } from './auth.js';
-import { Connection, type ConnectionInfo, type ServerSocket } from './connection.js';
+import {
+  type BackpressurePolicy,
+  Connection,
+  type ConnectionHooks,
+  type ConnectionInfo,
+  type ServerSocket,
+} from './connection.js';
 import { encodeSnapshot, encodeTaskEvent } from './frames.js';
 import { redactClientId, safeForLog } from './logger.js';
 import type { MetricsRecorder } from './metrics.js';
@@ -92,8 +98,36 @@ export class Hub {
   private readonly sessionSaves = new Set<Promise<void>>();
   private closing = false;
   private lastWire: { message: BusMessage; wire: Uint8Array } | undefined;
+  /** Shared by every subscription and connection: no closures per subscriber. */
+  private readonly subscriptionOwner: SubscriptionOwner;
+  private readonly backpressure: BackpressurePolicy;
+  private readonly connectionHooks: ConnectionHooks;
 
   constructor(private readonly deps: HubDeps) {
+    const { metrics, options } = deps;
+    this.subscriptionOwner = {
+      deliver: (sub, message) => sub.connection.sendEvent(sub, message),
+      catchUp: (sub, since) => void this.runCatchUp(sub.connection, sub, since, false),
+      dropped: () => {
+        metrics.droppedPendingEvents++;
+      },
+    };
+    this.backpressure = {
+      highWaterBytes: options.limits.highWaterBytes,
+      maxBufferedBytes: options.limits.maxBufferedBytes,
+      slowConsumerGraceMs: options.limits.slowConsumerGraceMs,
+      checkIntervalMs: SLOW_CHECK_INTERVAL_MS,
+    };
+    this.connectionHooks = {
+      tooSlow: (slow) => {
+        metrics.slowConsumerDisconnects++;
+        this.kill(slow, CloseCode.SlowConsumer, 'too slow a consumer');
+      },
+      coalesced: (count) => {
+        metrics.coalescedEvents += count;
+      },
+      wireOf: (message) => this.wireOf(message),
+    };
     deps.bus.onMessage((message) => this.fanOut(message));
     deps.bus.onResync(() => this.resyncAll());
   }
@@ -143,24 +177,15 @@ export class Hub {
     }
     if (restored !== undefined) metrics.resumeSuccesses++;
     const clientId = restored !== undefined && oldClientId !== undefined ? oldClientId : newClientId();
-    const { limits } = options;
-    const policy = {
-      highWaterBytes: limits.highWaterBytes,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      slowConsumerGraceMs: limits.slowConsumerGraceMs,
-      checkIntervalMs: SLOW_CHECK_INTERVAL_MS,
-    };
-    const hooks = {
-      tooSlow: (slow: Connection) => {
-        metrics.slowConsumerDisconnects++;
-        this.kill(slow, CloseCode.SlowConsumer, 'too slow a consumer');
-      },
-      coalesced: (count: number) => {
-        metrics.coalescedEvents += count;
-      },
-      wireOf: (message: BusMessage) => this.wireOf(message),
-    };
-    const connection = new Connection(clientId, socket, request, now, policy, hooks, limits.messageBurst);
+    const connection = new Connection(
+      clientId,
+      socket,
+      request,
+      now,
+      this.backpressure,
+      this.connectionHooks,
+      options.limits.messageBurst,
+    );
     this.connections.set(clientId, connection);
     this.deps.presence?.changed();
 
@@ -275,7 +300,6 @@ export class Hub {
     void this.finish(connection);
   }
 
-  /** Closes every connection with 1001 and waits for their sessions to be saved. */
   /**
    * Closes every connection and waits for their sessions to be saved: at once with 1001, or
    * with `drainMs`, each at a random moment within it with 1012 (service restart), so the
@@ -464,14 +488,12 @@ export class Hub {
   }
 
   private addSubscription(connection: Connection, taskId: string): Subscription {
-    const owner: SubscriptionOwner = {
-      deliver: (sub, message) => connection.sendEvent(sub, message),
-      catchUp: (sub, since) => void this.runCatchUp(connection, sub, since, false),
-      dropped: () => {
-        this.deps.metrics.droppedPendingEvents++;
-      },
-    };
-    const sub = new Subscription(taskId, owner, this.deps.options.limits.maxPendingEventsPerSubscription);
+    const sub = new Subscription(
+      taskId,
+      connection,
+      this.subscriptionOwner,
+      this.deps.options.limits.maxPendingEventsPerSubscription,
+    );
     connection.subscriptions.set(taskId, sub);
     let task = this.tasks.get(taskId);
     if (task === undefined) {
@@ -535,10 +557,8 @@ export class Hub {
     const task = this.tasks.get(message.taskId);
     if (task === undefined) return;
     for (const sub of task.subs) sub.deliver(message);
-    const { metrics } = this.deps;
-    metrics.eventsFannedOut++;
     if (message.publishedAtMs !== undefined)
-      metrics.deliveryLatency.observe(Date.now() - message.publishedAtMs);
+      this.deps.metrics.deliveryLatency.observe(Date.now() - message.publishedAtMs);
   }
 
   /** The bus may have lost messages: every idle subscription checks storage for newer events. */

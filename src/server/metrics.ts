@@ -61,7 +61,6 @@ export class MetricsRecorder {
   /** Duration of `storage.appendEvents` as seen by a publisher. */
   readonly storageWriteLatency = new LatencyHistogram();
   eventsPublished = 0;
-  eventsFannedOut = 0;
   resumeAttempts = 0;
   resumeSuccesses = 0;
   coalescedEvents = 0;

@@ -6,6 +6,7 @@
  * While it catches up, live events wait in a bounded pending list.
  */
 import type { BusMessage } from '../adapters/bus/types.js';
+import type { Connection } from './connection.js';
 
 export interface SubscriptionOwner {
   /** Writes a live event to the connection (which may coalesce it for a slow consumer). */
@@ -36,6 +37,7 @@ export class Subscription {
 
   constructor(
     readonly taskId: string,
+    readonly connection: Connection,
     private readonly owner: SubscriptionOwner,
     private readonly maxPending: number,
   ) {}
