@@ -44,6 +44,9 @@ export interface ConnectionHooks {
   wireOf(message: BusMessage): Uint8Array;
 }
 
+/** Messages a batching connection gathers in one event-loop turn before it writes them anyway. */
+const MAX_BATCHED_MESSAGES = 256;
+
 /** A progress event held back from a slow consumer, standing for `fromSeq..message.seq`. */
 interface HeldProgress {
   readonly fromSeq: number;
@@ -102,8 +105,9 @@ export class Connection {
       if (this.outbox === undefined) {
         this.outbox = [frame];
         setImmediate(() => this.flushOutbox());
-      } else {
-        this.outbox.push(frame);
+      } else if (this.outbox.push(frame) >= MAX_BATCHED_MESSAGES) {
+        // A publisher that never yields must not grow the outbox without bound.
+        this.flushOutbox();
       }
       return;
     }
@@ -185,10 +189,10 @@ export class Connection {
       if (Date.now() - (this.slowSinceMs ?? 0) > this.policy.slowConsumerGraceMs) this.hooks.tooSlow(this);
       return;
     }
-    const held = this.held;
+    const held = this.held ?? new Map<Subscription, HeldProgress>();
     this.dispose();
     this.slowSinceMs = undefined;
-    for (const sub of held?.keys() ?? []) this.sendHeld(sub, held!.get(sub)!);
+    for (const [sub, progress] of held) this.sendHeld(sub, progress);
   }
 
   private releaseHeld(sub: Subscription): void {

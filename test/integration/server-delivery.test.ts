@@ -95,27 +95,30 @@ describe('liveness and backpressure', () => {
     expect(client.ws.readyState).toBe(client.ws.OPEN);
   });
 
-  it('closes a connection whose send buffer passes the hard limit with 4009', async () => {
-    t = await startServer({ heartbeat: { intervalMs: 0 }, limits: { maxBufferedBytes: 64 * 1024 } });
-    const client = await connectRaw(t.wsUrl('user_id=slow'));
-    clients.push(client);
-    client.send({ action: 'subscribe', task_id: 'flood' });
-    await client.waitFor((m) => m.type === 'subscribed');
-    // Stop reading: the kernel buffers fill, then the server's socket buffer does.
-    const socket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    socket.pause();
-    try {
-      const message = 'x'.repeat(500);
-      const deadline = Date.now() + 15_000;
-      for (let i = 0; i < 100_000 && t.server.stats().totalClients > 0 && Date.now() < deadline; i++) {
-        await t.server.publish('flood', { progress: i % 100, message });
+  it.each(['user_id=slow', 'user_id=slow&batch=1'])(
+    'closes a connection whose send buffer passes the hard limit with 4009, even if the publisher never yields (%s)',
+    async (query) => {
+      t = await startServer({ heartbeat: { intervalMs: 0 }, limits: { maxBufferedBytes: 64 * 1024 } });
+      const client = await connectRaw(t.wsUrl(query));
+      clients.push(client);
+      client.send({ action: 'subscribe', task_id: 'flood' });
+      await client.waitFor((m) => m.type === 'subscribed');
+      // Stop reading: the kernel buffers fill, then the server's socket buffer does.
+      const socket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      socket.pause();
+      try {
+        const message = 'x'.repeat(500);
+        const deadline = Date.now() + 15_000;
+        for (let i = 0; i < 100_000 && t.server.stats().totalClients > 0 && Date.now() < deadline; i++) {
+          await t.server.publish('flood', { progress: i % 100, message });
+        }
+        expect(t.server.stats().totalClients).toBe(0);
+      } finally {
+        socket.resume();
       }
-      expect(t.server.stats().totalClients).toBe(0);
-    } finally {
-      socket.resume();
-    }
-    expect((await client.closed).code).toBe(4009);
-  });
+      expect((await client.closed).code).toBe(4009);
+    },
+  );
 });
 
 describe('logging', () => {
