@@ -11,7 +11,7 @@ import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
 import { createAdmission } from './admission.js';
 import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
-import type { Hub, PreparedResume } from './hub.js';
+import type { Hub, OpenRequest, PreparedResume } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Logger } from './types.js';
 
@@ -80,39 +80,45 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
       logger.error({ err: error }, 'session lookup failed; the client gets a new session');
     }
     if (socket.destroyed || closing) return;
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const release = admission.opened(request, identity);
-      const connection = hub.open(
-        {
-          send: (data) => ws.send(data),
-          sendWire: (wire) => {
-            // ws has no public call for pre-framed bytes; without permessage-deflate its own
-            // send() does exactly this write (header and payload to the socket).
-            const raw = (ws as unknown as { _socket?: Duplex })._socket;
-            if (ws.readyState === ws.OPEN && raw !== undefined) raw.write(wire);
-          },
-          close: (code, reason) => ws.close(code, reason),
-          get bufferedAmount() {
-            return ws.bufferedAmount;
-          },
+    const open: OpenRequest = {
+      identity,
+      oldClientId,
+      resume,
+      batch: request.url.searchParams.get('batch') === '1',
+      ip: request.ip,
+      userAgent: req.headers['user-agent'] ?? '',
+    };
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, open, admission.opened(request, identity)));
+  };
+
+  /**
+   * Adapts an upgraded socket and wires its events. Kept apart from `upgrade` so the
+   * long-lived listeners do not hold the upgrade request (and its headers) in memory.
+   */
+  const accept = (ws: WebSocket, open: OpenRequest, release: () => void): void => {
+    // ws has no public call for pre-framed bytes; without permessage-deflate its own send()
+    // does exactly this write (header and payload to the socket).
+    const raw = (ws as unknown as { _socket?: Duplex })._socket;
+    const connection = hub.open(
+      {
+        send: (data) => ws.send(data),
+        sendWire: (wire) => {
+          if (ws.readyState === ws.OPEN && raw !== undefined) raw.write(wire);
         },
-        {
-          identity,
-          oldClientId,
-          resume,
-          batch: request.url.searchParams.get('batch') === '1',
-          ip: request.ip,
-          userAgent: req.headers['user-agent'] ?? '',
+        close: (code, reason) => ws.close(code, reason),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
         },
-      );
-      ws.on('message', (data) => hub.receive(connection, data.toString()));
-      ws.on('pong', () => awaitingPong.delete(ws));
-      ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket error'));
-      ws.on('close', () => {
-        release();
-        awaitingPong.delete(ws);
-        hub.closed(connection);
-      });
+      },
+      open,
+    );
+    ws.on('message', (data) => hub.receive(connection, data.toString()));
+    ws.on('pong', () => awaitingPong.delete(ws));
+    ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket error'));
+    ws.on('close', () => {
+      release();
+      awaitingPong.delete(ws);
+      hub.closed(connection);
     });
   };
 

@@ -177,10 +177,17 @@ export class Hub {
     }
     if (restored !== undefined) metrics.resumeSuccesses++;
     const clientId = restored !== undefined && oldClientId !== undefined ? oldClientId : newClientId();
+    // Only what the connection lives with: not the resume data it was opened with.
+    const info: ConnectionInfo = {
+      identity,
+      batch: request.batch,
+      ip: request.ip,
+      userAgent: request.userAgent,
+    };
     const connection = new Connection(
       clientId,
       socket,
-      request,
+      info,
       now,
       this.backpressure,
       this.connectionHooks,
