@@ -7,10 +7,19 @@ import type { ResolvedServerOptions } from './options.js';
 import type { AuthRequest, Identity } from './types.js';
 
 export interface Admission {
-  /** Why the upgrade must be refused, or `undefined` to let it through. */
-  check(request: AuthRequest, identity: Identity): { code: ErrorCode; message: string } | undefined;
-  /** Counts an accepted connection; call the returned function when it closes. */
-  opened(request: AuthRequest, identity: Identity): () => void;
+  /**
+   * Why the upgrade must be refused, or `undefined` to let it through. `origin` is the
+   * request's `Origin` header (sent by browsers).
+   */
+  check(
+    origin: string | undefined,
+    request: AuthRequest,
+    identity: Identity,
+  ): { code: ErrorCode; message: string } | undefined;
+  /** Counts an accepted connection of `userId` from `ip`. */
+  opened(ip: string, userId: string): void;
+  /** Counts one of them closed; once per `opened`. */
+  closed(ip: string, userId: string): void;
 }
 
 export function createAdmission(options: ResolvedServerOptions, customAuthenticate: boolean): Admission {
@@ -27,9 +36,8 @@ export function createAdmission(options: ResolvedServerOptions, customAuthentica
   };
 
   return {
-    check(request, identity) {
-      const origin = request.headers.get('origin');
-      if (origin !== null && !originAllowed(origin, request)) {
+    check(origin, request, identity) {
+      if (origin !== undefined && !originAllowed(origin, request)) {
         return { code: 'ORIGIN_NOT_ALLOWED', message: 'This origin may not open a WebSocket here.' };
       }
       if (total >= maxConnections)
@@ -42,18 +50,15 @@ export function createAdmission(options: ResolvedServerOptions, customAuthentica
       }
       return undefined;
     },
-    opened(request, identity) {
+    opened(ip, userId) {
       total++;
-      add(byIp, request.ip, 1);
-      add(byUser, identity.userId, 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        total--;
-        add(byIp, request.ip, -1);
-        add(byUser, identity.userId, -1);
-      };
+      add(byIp, ip, 1);
+      add(byUser, userId, 1);
+    },
+    closed(ip, userId) {
+      total--;
+      add(byIp, ip, -1);
+      add(byUser, userId, -1);
     },
   };
 }

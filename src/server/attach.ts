@@ -1,16 +1,17 @@
 /**
  * The one file that imports `ws`: attaches to the host's `http.Server` 'upgrade' event,
- * authenticates the upgrade, adapts `ws` sockets to `ServerSocket`, and drops peers that stop
- * answering protocol pings.
+ * authenticates the upgrade, hands the hub `ws` sockets that also write pre-framed bytes, and
+ * drops peers that stop answering protocol pings.
  */
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as wsModule from 'ws';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
 import { createAdmission } from './admission.js';
 import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
+import type { Connection, ServerSocket } from './connection.js';
 import type { Hub, OpenRequest, PreparedResume } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Logger } from './types.js';
@@ -33,6 +34,25 @@ export interface Attachment {
 /** How long `close()` waits for clients to finish the close handshake before cutting them. */
 const CLOSE_GRACE_MS = 1_000;
 
+/**
+ * A `ws` socket that is also the hub's `ServerSocket` and knows its connection, so the
+ * listeners below are shared by all sockets (no closures per connection).
+ */
+class ProgressSocket extends WebSocket implements ServerSocket {
+  /** Set once the hub accepted the socket. */
+  connection: Connection | undefined;
+  /** Waiting for the answer to a heartbeat ping. */
+  awaitingPong = false;
+
+  /**
+   * ws has no public call for pre-framed bytes; without permessage-deflate its own `send()`
+   * does exactly this write (header and payload to the TCP socket).
+   */
+  sendWire(wire: Uint8Array): void {
+    if (this.readyState === WebSocket.OPEN) (this as unknown as { _socket: Duplex })._socket.write(wire);
+  }
+}
+
 export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Attachment {
   const { hub, auth, logger, options } = deps;
   const paths = new Set([options.path, `${options.path}/reconnect`]);
@@ -40,39 +60,57 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     noServer: true,
     maxPayload: options.limits.maxFrameBytes,
     perMessageDeflate: false,
+    WebSocket: ProgressSocket,
   });
-  const awaitingPong = new Set<WebSocket>();
   const admission = createAdmission(options, auth.custom);
   let closing = false;
 
+  // Listeners shared by every socket: `this` is the socket that emitted.
+  function onMessage(this: WebSocket, data: RawData): void {
+    const { connection } = this as ProgressSocket;
+    if (connection !== undefined) hub.receive(connection, data.toString());
+  }
+  function onPong(this: WebSocket): void {
+    (this as ProgressSocket).awaitingPong = false;
+  }
+  function onError(error: Error): void {
+    logger.debug({ err: error }, 'WebSocket error');
+  }
+  function onClose(this: WebSocket): void {
+    const { connection } = this as ProgressSocket;
+    if (connection === undefined) return;
+    admission.closed(connection.info.ip, connection.identity.userId);
+    hub.closed(connection);
+  }
+
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const pathname = requestUrl(req).pathname;
-    if (!paths.has(pathname)) {
+    const url = requestUrl(req);
+    if (!paths.has(url.pathname)) {
       // Another listener (a second ws server, Vite's HMR) may own this path; if none does, refuse.
       if (httpServer.listenerCount('upgrade') === 1)
         refuse(socket, 'NOT_FOUND', 'No WebSocket endpoint at this path.');
       return;
     }
     if (closing) refuse(socket, 'CLOSED', 'The server is shutting down.');
-    else void upgrade(req, socket, head);
+    else void upgrade(req, url, socket, head);
   };
 
-  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    const request = authRequestFromNode(req, 'websocket');
+  const upgrade = async (req: IncomingMessage, url: URL, socket: Duplex, head: Buffer): Promise<void> => {
+    const request = authRequestFromNode(req, 'websocket', url);
     const identity = await auth.authenticate(request);
+    const origin = req.headers.origin;
     if (identity === null) {
       // A browser cannot read the status of a refused upgrade and would retry forever; it
       // gets a socket closed with 4001, which its client treats as final. Others get HTTP 401.
-      if (request.headers.has('origin') && !closing) {
+      if (origin !== undefined && !closing) {
         wss.handleUpgrade(req, socket, head, (ws) => ws.close(CloseCode.Unauthenticated, 'unauthenticated'));
         return;
       }
       return refuse(socket, 'UNAUTHENTICATED', 'Authentication failed.');
     }
-    const refusal = admission.check(request, identity);
+    const refusal = admission.check(origin, request, identity);
     if (refusal !== undefined) return refuse(socket, refusal.code, refusal.message);
-    const oldClientId =
-      request.url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
+    const oldClientId = url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
     let resume: PreparedResume | null = null;
     try {
       resume = await hub.prepareResume(oldClientId, identity);
@@ -84,42 +122,23 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
       identity,
       oldClientId,
       resume,
-      batch: request.url.searchParams.get('batch') === '1',
+      batch: url.searchParams.get('batch') === '1',
       ip: request.ip,
       userAgent: req.headers['user-agent'] ?? '',
     };
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, open, admission.opened(request, identity)));
+    // The 101 answer and the greeting leave in one write (ws completes the upgrade synchronously).
+    socket.cork();
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws as ProgressSocket, open));
+    socket.uncork();
   };
 
-  /**
-   * Adapts an upgraded socket and wires its events. Kept apart from `upgrade` so the
-   * long-lived listeners do not hold the upgrade request (and its headers) in memory.
-   */
-  const accept = (ws: WebSocket, open: OpenRequest, release: () => void): void => {
-    // ws has no public call for pre-framed bytes; without permessage-deflate its own send()
-    // does exactly this write (header and payload to the socket).
-    const raw = (ws as unknown as { _socket?: Duplex })._socket;
-    const connection = hub.open(
-      {
-        send: (data) => ws.send(data),
-        sendWire: (wire) => {
-          if (ws.readyState === ws.OPEN && raw !== undefined) raw.write(wire);
-        },
-        close: (code, reason) => ws.close(code, reason),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-      },
-      open,
-    );
-    ws.on('message', (data) => hub.receive(connection, data.toString()));
-    ws.on('pong', () => awaitingPong.delete(ws));
-    ws.on('error', (error) => logger.debug({ err: error }, 'WebSocket error'));
-    ws.on('close', () => {
-      release();
-      awaitingPong.delete(ws);
-      hub.closed(connection);
-    });
+  const accept = (ws: ProgressSocket, open: OpenRequest): void => {
+    admission.opened(open.ip, open.identity.userId);
+    ws.connection = hub.open(ws, open);
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('error', onError);
+    ws.on('close', onClose);
   };
 
   httpServer.on('upgrade', onUpgrade);
@@ -127,12 +146,12 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
   const heartbeat =
     options.heartbeat.intervalMs > 0
       ? setInterval(() => {
-          for (const ws of wss.clients) {
-            if (awaitingPong.has(ws)) {
+          for (const ws of wss.clients as Set<ProgressSocket>) {
+            if (ws.awaitingPong) {
               ws.terminate();
               continue;
             }
-            awaitingPong.add(ws);
+            ws.awaitingPong = true;
             ws.ping();
           }
         }, options.heartbeat.intervalMs).unref()
@@ -149,7 +168,6 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     },
   };
 }
-
 function closedWithin(ws: WebSocket, graceMs: number): Promise<void> {
   if (ws.readyState === ws.CLOSED) return Promise.resolve();
   return new Promise((resolve) => {
@@ -175,19 +193,17 @@ function refuse(socket: Duplex, code: ErrorCode, message: string): void {
 }
 
 /**
- * A text message framed for the wire (unmasked, final, no compression), built once per
- * broadcast and written as is to every recipient's socket.
+ * Text messages framed for the wire (each unmasked, final, uncompressed) in one buffer: built
+ * once per broadcast and written as is to every recipient's socket, or several messages for
+ * one socket in a single write.
  */
-export function frameText(text: string): Uint8Array {
-  const parts = Sender.frame(Buffer.from(text), {
-    fin: true,
-    rsv1: false,
-    opcode: 1,
-    mask: false,
-    readOnly: false,
-  });
+export function frameTexts(texts: readonly string[]): Uint8Array {
+  const parts: Buffer[] = [];
+  for (const text of texts) parts.push(...Sender.frame(Buffer.from(text), FRAME_OPTIONS));
   return Buffer.concat(parts);
 }
+
+const FRAME_OPTIONS = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false } as const;
 
 /** ws's frame builder (its `Sender` export), which @types/ws does not declare. */
 const { Sender } = wsModule as unknown as {

@@ -12,14 +12,35 @@ export const queryIdentity: Authenticate = (request) => ({
   projectId: (request.url.searchParams.get('project_id') ?? '').slice(0, LIMITS.projectIdChars),
 });
 
-/** Builds the `AuthRequest` of a node:http request (an upgrade or a REST call). */
-export function authRequestFromNode(req: IncomingMessage, kind: AuthRequest['kind']): AuthRequest {
+/**
+ * Builds the `AuthRequest` of a node:http request (an upgrade or a REST call). `headers` is
+ * built on first use: most upgrades are decided without it, and copying them into a
+ * `Headers` costs more than the rest of the check.
+ */
+export function authRequestFromNode(
+  req: IncomingMessage,
+  kind: AuthRequest['kind'],
+  url: URL = requestUrl(req),
+): AuthRequest {
+  let headers: Headers | undefined;
+  return {
+    url,
+    get headers() {
+      headers ??= headersOf(req);
+      return headers;
+    },
+    ip: req.socket.remoteAddress ?? '',
+    kind,
+  };
+}
+
+function headersOf(req: IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else if (value !== undefined) headers.set(name, value);
   }
-  return { url: requestUrl(req), headers, ip: req.socket.remoteAddress ?? '', kind };
+  return headers;
 }
 
 /**

@@ -42,6 +42,8 @@ export interface ConnectionHooks {
   coalesced(count: number): void;
   /** The framed bytes of a live event, shared by all its recipients. */
   wireOf(message: BusMessage): Uint8Array;
+  /** Several messages framed into one buffer, for one write. */
+  frame(texts: readonly string[]): Uint8Array;
 }
 
 /** Messages a batching connection gathers in one event-loop turn before it writes them anyway. */
@@ -112,6 +114,18 @@ export class Connection {
       return;
     }
     this.socket.send(frame);
+    this.checkBackpressure();
+  }
+
+  /** Sends several serialised messages in order, in one write when the socket takes framed bytes. */
+  sendAll(frames: readonly string[]): void {
+    if (this.closed || frames.length === 0) return;
+    if (this.info.batch || this.socket.sendWire === undefined) {
+      for (const frame of frames) this.send(frame);
+      return;
+    }
+    this.messageCount += frames.length;
+    this.socket.sendWire(this.hooks.frame(frames));
     this.checkBackpressure();
   }
 

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createLocalBus } from '../adapters/bus/local.js';
 import { createMemoryStorage } from '../adapters/storage/memory.js';
 import type { StorageAdapter } from '../adapters/storage/types.js';
-import { attachWebSocketServer, frameText } from './attach.js';
+import { attachWebSocketServer, frameTexts } from './attach.js';
 import { createAuthHooks } from './auth.js';
 import { createHttpApi } from './http/api.js';
 import { createFetchHandler } from './http/fetch.js';
@@ -80,7 +80,7 @@ export function createProgressServer(
     logger,
     options: resolved,
     now: Date.now,
-    frameText,
+    frameTexts,
     presence,
   });
   presence?.start(() => hub.stats());

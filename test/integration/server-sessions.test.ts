@@ -83,6 +83,29 @@ describe('session resume', () => {
     expect(seqs.at(-1)).toBe(9);
   });
 
+  it('only confirms when a resumed client lost nothing in flight: no event is sent twice', async () => {
+    const first = await connect('user_id=alice');
+    const clientId = first.messages[0]!.payload.client_id;
+    await subscribe(first, 'whole');
+    for (let i = 1; i <= 3; i++) await t.server.publish('whole', { progress: i });
+    await first.waitFor((m) => m.seq === 3);
+    await first.close();
+    await t.server.publish('whole', { progress: 4 });
+    const second = await connect(`user_id=alice&old_client_id=${clientId}`);
+    // The client's position is the session's: 3.
+    second.send({ action: 'subscribe', task_id: 'whole', since: 3 });
+    const confirmed = await second.waitFor((m) => m.type === 'subscribed' && m.task_id === 'whole');
+    expect(confirmed.payload.recovered).toBe(true);
+    await t.server.publish('whole', { progress: 5 });
+    await second.waitFor((m) => m.seq === 5);
+    expect(second.messages.map((m) => `${m.type}:${m.seq ?? ''}`)).toEqual([
+      'reconnected:',
+      'progress:4',
+      'subscribed:',
+      'progress:5',
+    ]);
+  });
+
   it('resumes through the /reconnect endpoint as the seed documents', async () => {
     const first = await connect('user_id=bob');
     const clientId = first.messages[0]!.payload.client_id;

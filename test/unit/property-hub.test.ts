@@ -62,7 +62,7 @@ function harness(options: { limits?: LimitOptions; authorize?: Authorize } = {})
   // The clock never moves: the token bucket never refills, so its verdicts are exact.
   const now = () => 1_800_000_000_000;
   const hub = new Hub({
-    frameText: (text) => new TextEncoder().encode(text),
+    frameTexts: (texts) => new TextEncoder().encode(texts.join('')),
     metrics: new MetricsRecorder(),
     storage,
     bus,
