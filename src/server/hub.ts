@@ -603,7 +603,11 @@ export class Hub {
         const plan = await this.planCatchUp(sub.taskId, from);
         if (sub.closed || connection.closed) return;
         if (answer || plan.recovered === false) {
-          const subscribed = subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], plan.recovered);
+          const subscribed = subscribedMessage(
+            sub.taskId,
+            [...connection.subscriptions.keys()],
+            plan.recovered,
+          );
           connection.sendAll([JSON.stringify(subscribed), ...plan.frames]);
         } else connection.sendAll(plan.frames);
         answer = false;

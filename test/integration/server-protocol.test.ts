@@ -37,7 +37,9 @@ describe('seed message shapes', () => {
     expect(Object.keys(connected)).toEqual(['type', 'task_id', 'payload']);
     expect(connected.task_id).toBe('');
     expect(Object.keys(connected.payload)).toEqual(['client_id', 'message', 'timestamp']);
-    expect(connected.payload.client_id).toMatch(/^client-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(connected.payload.client_id).toMatch(
+      /^client-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(connected.payload.timestamp).toMatch(RFC3339);
   });
 
