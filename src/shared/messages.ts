@@ -11,8 +11,16 @@ import type {
   UnsubscribedMessage,
 } from './protocol.js';
 
-/** RFC 3339 timestamp for `nowMs`. */
-export const rfc3339 = (nowMs: number): string => new Date(nowMs).toISOString();
+let lastTimestamp = { ms: Number.NaN, text: '' };
+
+/**
+ * RFC 3339 timestamp for `nowMs`. Events published in the same millisecond share the last
+ * string (a busy publisher formats one date per millisecond, not one per event).
+ */
+export function rfc3339(nowMs: number): string {
+  if (nowMs !== lastTimestamp.ms) lastTimestamp = { ms: nowMs, text: new Date(nowMs).toISOString() };
+  return lastTimestamp.text;
+}
 
 export function connectedMessage(clientId: string, nowMs: number): ConnectedMessage {
   return {

@@ -31,24 +31,7 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
     status: 'pending' as const,
     timestamp,
   };
-  const next = (
-    stored: StoredTaskEvent,
-    state: TaskSnapshot['state'],
-    error: string,
-    result: unknown,
-  ): ApplyResult => ({
-    ok: true,
-    event: stored,
-    snapshot: {
-      taskId,
-      seq,
-      state,
-      error,
-      result,
-      createdAtMs: snapshot?.createdAtMs ?? timestampMs,
-      updatedAtMs: timestampMs,
-    },
-  });
+  const createdAtMs = snapshot?.createdAtMs ?? timestampMs;
 
   switch (event.type) {
     case 'progress': {
@@ -60,13 +43,29 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
         };
       }
       const payload = { task_id: taskId, ...event.data, status: 'running' as const, timestamp };
-      return next({ taskId, seq, type: 'progress', payload, createdAtMs: timestampMs }, payload, '', null);
+      return {
+        ok: true,
+        event: { taskId, seq, type: 'progress', payload, createdAtMs: timestampMs },
+        snapshot: {
+          taskId,
+          seq,
+          state: payload,
+          error: '',
+          result: null,
+          createdAtMs,
+          updatedAtMs: timestampMs,
+        },
+      };
     }
     case 'status': {
       const { status, error, result } = event.data;
       const payload = { task_id: taskId, status, error, result, timestamp };
       const state = { ...base, status, timestamp };
-      return next({ taskId, seq, type: 'status', payload, createdAtMs: timestampMs }, state, error, result);
+      return {
+        ok: true,
+        event: { taskId, seq, type: 'status', payload, createdAtMs: timestampMs },
+        snapshot: { taskId, seq, state, error, result, createdAtMs, updatedAtMs: timestampMs },
+      };
     }
     case 'error': {
       const payload = {
@@ -75,12 +74,19 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
         error: event.data.error,
         timestamp,
       };
-      return next(
-        { taskId, seq, type: 'error', payload, createdAtMs: timestampMs },
-        base,
-        snapshot?.error ?? '',
-        snapshot?.result ?? null,
-      );
+      return {
+        ok: true,
+        event: { taskId, seq, type: 'error', payload, createdAtMs: timestampMs },
+        snapshot: {
+          taskId,
+          seq,
+          state: base,
+          error: snapshot?.error ?? '',
+          result: snapshot?.result ?? null,
+          createdAtMs,
+          updatedAtMs: timestampMs,
+        },
+      };
     }
   }
 }
