@@ -8,7 +8,6 @@
  * client's when events died in flight; the `since` request rewinds it, and the sequencer
  * drops what arrives twice.
  */
-import { EventEmitter } from 'eventemitter3';
 import { parseFrame } from '../shared/frames.js';
 import type {
   ProgressMessage,
@@ -18,6 +17,7 @@ import type {
   UnsubscribeMessage,
 } from '../shared/protocol.js';
 import { Connection, type ConnectionState, NORMAL_CLOSURE } from './connection.js';
+import { Emitter } from './emitter.js';
 import { clientError } from './errors.js';
 import type { ProgressClientEvents } from './events.js';
 import { fetchHistory, type HistoryOptions, type HistoryResult } from './history.js';
@@ -67,7 +67,7 @@ interface TrackedTask {
  * client.on('complete', ({ taskId, status }) => done(taskId, status));
  * client.subscribe('task-001');
  */
-export class ProgressClient extends EventEmitter<ProgressClientEvents> {
+export class ProgressClient extends Emitter<ProgressClientEvents> {
   readonly #options: ResolvedClientOptions;
   readonly #connection: Connection;
   readonly #tasks = new Map<string, TrackedTask>();
@@ -96,13 +96,13 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
       frame: (data) => this.#receive(data),
       transition: (from, to, code, reason) => {
         if (to === 'closed') this.#persistNow();
-        this.#fire('state', { from, to, code, reason });
+        this.emit('state', { from, to, code, reason });
         if (to === 'closed' || (to === 'reconnecting' && from === 'open')) {
-          this.#fire('disconnected', { code, reason, willReconnect: to === 'reconnecting' });
+          this.emit('disconnected', { code, reason, willReconnect: to === 'reconnecting' });
         }
       },
       reconnecting: (attempt, delayMs, code, reason) =>
-        this.#fire('reconnecting', { attempt, delayMs, code, reason }),
+        this.emit('reconnecting', { attempt, delayMs, code, reason }),
       lost: (code) => {
         // The server ends a session normally only when another socket resumed it (a duplicated
         // tab shares sessionStorage): come back as a new session instead of taking it back.
@@ -254,7 +254,7 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
         task.confirmed = true;
         const { recovered } = message.payload;
         if (recovered === false) task.expectBaseline = true;
-        this.#fire('subscribed', { taskId: message.task_id, recovered });
+        this.emit('subscribed', { taskId: message.task_id, recovered });
         break;
       }
       case 'progress':
@@ -269,7 +269,7 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
         const { task_id: taskId, payload } = message;
         // The server keeps no subscription it refused: forget it rather than ask on every reconnect.
         if (REFUSED_SUBSCRIPTION.has(payload.code)) this.#tasks.delete(taskId);
-        this.#fire('error', { source: 'server', taskId, code: payload.code, message: payload.error });
+        this.emit('error', { source: 'server', taskId, code: payload.code, message: payload.error });
         break;
       }
       case 'unsubscribed':
@@ -293,9 +293,9 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
     for (const taskId of serverTasks)
       if (!this.#tasks.has(taskId)) this.#send({ action: 'unsubscribe', task_id: taskId });
     this.#schedulePersist();
-    if (first) this.#fire('connected', { clientId, resumed });
+    if (first) this.emit('connected', { clientId, resumed });
     else
-      this.#fire('reconnected', {
+      this.emit('reconnected', {
         clientId,
         oldClientId,
         resumed,
@@ -334,8 +334,8 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
     task.state = state;
     const released = sequencer.rebase(message.seq);
     const { seq, payload } = message;
-    if (partial) this.#fire('recovery', { taskId, recovered: false, seq, state });
-    this.#fire('progress', { taskId, seq, payload, snapshot: true, coalescedFrom: undefined, state });
+    if (partial) this.emit('recovery', { taskId, recovered: false, seq, state });
+    this.emit('progress', { taskId, seq, payload, snapshot: true, coalescedFrom: undefined, state });
     this.#completeIfTerminal(taskId, seq, state);
     this.#deliver(taskId, task, released);
   }
@@ -349,7 +349,7 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
       const { seq } = event;
       switch (event.type) {
         case 'progress':
-          this.#fire('progress', {
+          this.emit('progress', {
             taskId,
             seq,
             payload: event.payload,
@@ -359,11 +359,11 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
           });
           break;
         case 'status':
-          this.#fire('status', { taskId, seq, payload: event.payload, state });
+          this.emit('status', { taskId, seq, payload: event.payload, state });
           this.#completeIfTerminal(taskId, seq, state);
           break;
         case 'error':
-          this.#fire('error', { source: 'task', taskId, seq, payload: event.payload, state });
+          this.emit('error', { source: 'task', taskId, seq, payload: event.payload, state });
           break;
       }
     }
@@ -372,27 +372,13 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
 
   #completeIfTerminal(taskId: string, seq: number, state: TaskState): void {
     if (isTerminal(state.status)) {
-      this.#fire('complete', {
+      this.emit('complete', {
         taskId,
         seq,
         status: state.status,
         error: state.error,
         result: state.result,
         state,
-      });
-    }
-  }
-
-  /** Emits without letting a throwing listener break delivery; the throw is re-raised on its own. */
-  #fire<K extends keyof ProgressClientEvents>(
-    event: K,
-    payload: Parameters<ProgressClientEvents[K]>[0],
-  ): void {
-    try {
-      (this.emit as (event: K, payload: unknown) => boolean)(event, payload);
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
       });
     }
   }
