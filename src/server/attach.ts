@@ -10,7 +10,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
 import { createAdmission } from './admission.js';
-import { type AuthHooks, authRequestFromNode, requestUrl } from './auth.js';
+import { type AuthHooks, NodeAuthRequest, requestPath } from './auth.js';
 import type { Connection, ServerSocket } from './connection.js';
 import type { Hub, OpenRequest, PreparedResume } from './hub.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -84,19 +84,18 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
   }
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = requestUrl(req);
-    if (!paths.has(url.pathname)) {
+    if (!paths.has(requestPath(req))) {
       // Another listener (a second ws server, Vite's HMR) may own this path; if none does, refuse.
       if (httpServer.listenerCount('upgrade') === 1)
         refuse(socket, 'NOT_FOUND', 'No WebSocket endpoint at this path.');
       return;
     }
     if (closing) refuse(socket, 'CLOSED', 'The server is shutting down.');
-    else void upgrade(req, url, socket, head);
+    else void upgrade(req, socket, head);
   };
 
-  const upgrade = async (req: IncomingMessage, url: URL, socket: Duplex, head: Buffer): Promise<void> => {
-    const request = authRequestFromNode(req, 'websocket', url);
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const request = new NodeAuthRequest(req, 'websocket');
     const identity = await auth.authenticate(request);
     const origin = req.headers.origin;
     if (identity === null) {
@@ -110,7 +109,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     }
     const refusal = admission.check(origin, request, identity);
     if (refusal !== undefined) return refuse(socket, refusal.code, refusal.message);
-    const oldClientId = url.searchParams.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
+    const oldClientId = request.query.get('old_client_id')?.slice(0, LIMITS.userIdChars) || undefined;
     let resume: PreparedResume | null = null;
     try {
       resume = await hub.prepareResume(oldClientId, identity);
@@ -122,7 +121,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
       identity,
       oldClientId,
       resume,
-      batch: url.searchParams.get('batch') === '1',
+      batch: request.query.get('batch') === '1',
       ip: request.ip,
       userAgent: req.headers['user-agent'] ?? '',
     };
