@@ -24,7 +24,8 @@ export interface HeartbeatDeps {
 export class Heartbeat {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pingSentAtMs = 0;
-  #lastFrameAtMs = 0;
+  /** A frame arrived since the last ping went out (a flag, not a clock read per frame). */
+  #heard = false;
   #secondChance = false;
 
   readonly #deps: HeartbeatDeps;
@@ -35,7 +36,6 @@ export class Heartbeat {
 
   /** Starts pinging; the first ping goes out after one interval. */
   start(): void {
-    this.#lastFrameAtMs = Date.now();
     this.#pingAfter(this.#deps.intervalMs);
   }
 
@@ -46,7 +46,7 @@ export class Heartbeat {
 
   /** Any frame from the server proves the connection alive. */
   received(): void {
-    this.#lastFrameAtMs = Date.now();
+    this.#heard = true;
   }
 
   /** Pings now and waits for an answer (after `online`, or when a long-hidden page shows again). */
@@ -63,13 +63,14 @@ export class Heartbeat {
 
   #ping(): void {
     this.#pingSentAtMs = Date.now();
+    this.#heard = false;
     if (!this.#deps.sendPing()) return;
     this.#timer = setTimeout(() => this.#check(), this.#deps.timeoutMs);
   }
 
   #check(): void {
     const now = Date.now();
-    if (this.#lastFrameAtMs >= this.#pingSentAtMs) {
+    if (this.#heard) {
       this.#secondChance = false;
       this.#timer = setTimeout(() => this.#ping(), this.#pingSentAtMs + this.#deps.intervalMs - now);
       return;

@@ -153,7 +153,7 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
       const restored = this.#restored[taskId];
       delete this.#restored[taskId];
       const since = options.since ?? (restored?.confirmed ? restored.state.seq : undefined);
-      const state = restored?.state ?? { ...initialTaskState(taskId), seq: since ?? 0 };
+      const state = restored?.state ?? initialTaskState(taskId, since);
       task = {
         state,
         sequencer: new Sequencer(since ?? 0),
@@ -314,7 +314,13 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
       return;
     }
     task.confirmed = true;
-    const { ready, askSince } = task.sequencer.push(message);
+    const { sequencer } = task;
+    if (sequencer.next(message)) {
+      this.#apply(taskId, task, message);
+      this.#schedulePersist();
+      return;
+    }
+    const { ready, askSince } = sequencer.push(message);
     if (askSince !== undefined) this.#send({ action: 'subscribe', task_id: taskId, since: askSince });
     this.#deliver(taskId, task, ready);
   }
@@ -344,30 +350,35 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
     for (const event of events) {
       // A listener may have unsubscribed meanwhile.
       if (this.#tasks.get(taskId) !== task) return;
-      const state = applyTaskEvent(task.state, event);
-      task.state = state;
-      const { seq } = event;
-      switch (event.type) {
-        case 'progress':
-          this.emit('progress', {
-            taskId,
-            seq,
-            payload: event.payload,
-            snapshot: false,
-            coalescedFrom: event.coalesced_from,
-            state,
-          });
-          break;
-        case 'status':
-          this.emit('status', { taskId, seq, payload: event.payload, state });
-          this.#completeIfTerminal(taskId, seq, state);
-          break;
-        case 'error':
-          this.emit('error', { source: 'task', taskId, seq, payload: event.payload, state });
-          break;
-      }
+      this.#apply(taskId, task, event);
     }
     if (events.length > 0) this.#schedulePersist();
+  }
+
+  /** Hands one event, in order, to the app: the task's new state, then the event. */
+  #apply(taskId: string, task: TrackedTask, event: TaskEventMessage): void {
+    const state = applyTaskEvent(task.state, event);
+    task.state = state;
+    const { seq } = event;
+    switch (event.type) {
+      case 'progress':
+        this.emit('progress', {
+          taskId,
+          seq,
+          payload: event.payload,
+          snapshot: false,
+          coalescedFrom: event.coalesced_from,
+          state,
+        });
+        break;
+      case 'status':
+        this.emit('status', { taskId, seq, payload: event.payload, state });
+        this.#completeIfTerminal(taskId, seq, state);
+        break;
+      case 'error':
+        this.emit('error', { source: 'task', taskId, seq, payload: event.payload, state });
+        break;
+    }
   }
 
   #completeIfTerminal(taskId: string, seq: number, state: TaskState): void {

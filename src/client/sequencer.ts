@@ -43,6 +43,19 @@ export class Sequencer {
     this.#maxHeld = maxHeld;
   }
 
+  /**
+   * Takes `event` if it is the very next one and nothing is held (the common case), without
+   * allocating: `last` moves to it, and the caller hands it to the app. On `false` nothing
+   * changed: feed the event to `push()`.
+   */
+  next(event: TaskEventMessage): boolean {
+    if (event.seq !== this.last + 1 || this.#held.length > 0) return false;
+    this.last = event.seq;
+    // What `push()` does once nothing is held: the gap, if any, is closed.
+    this.repairing = false;
+    return true;
+  }
+
   /** Feeds one event off the wire. */
   push(event: TaskEventMessage): SequencerResult {
     if (event.seq <= this.last) return NOTHING;

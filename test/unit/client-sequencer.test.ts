@@ -80,6 +80,33 @@ describe('Sequencer', () => {
     expect(sequencer.last).toBe(4);
   });
 
+  it('next() takes only the very next event with nothing held, and then acts exactly as push() would', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 3 })), {
+          maxLength: 80,
+        }),
+        fc.boolean(),
+        (arrivals, repairing) => {
+          const pushOnly = new Sequencer();
+          const fastFirst = new Sequencer();
+          pushOnly.repairing = fastFirst.repairing = repairing;
+          for (const [seq, folded] of arrivals) {
+            // Some arrivals are coalesced progress events folding `folded` earlier seqs.
+            const event = progress(seq, folded > 0 ? { coalesced_from: Math.max(1, seq - folded) } : {});
+            const expected = pushOnly.push(event);
+            const taken = fastFirst.next(event);
+            const actual = taken ? { ready: [event], askSince: undefined } : fastFirst.push(event);
+            expect(seqs(actual.ready)).toEqual(seqs(expected.ready));
+            expect(actual.askSince).toBe(expected.askSince);
+            expect([fastFirst.last, fastFirst.repairing]).toEqual([pushOnly.last, pushOnly.repairing]);
+          }
+        },
+      ),
+      { seed: 20_240_602, numRuns: 300 },
+    );
+  });
+
   it('emits exactly 1..N in order for any interleaving of duplicates, reorderings and replays', () => {
     fc.assert(
       fc.property(
