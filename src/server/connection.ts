@@ -9,10 +9,14 @@ import type { BusMessage } from '../adapters/bus/types.js';
 import type { Subscription } from './subscription.js';
 import type { Identity } from './types.js';
 
-/** The four-method socket the protocol core talks to; `attach.ts` adapts `ws` to it. */
+/** The socket the protocol core talks to; `attach.ts` gives it `ws` sockets. */
 export interface ServerSocket {
+  /** Frames and sends one text message (used when `sendWire` is absent, and for batched frames). */
   send(data: string): void;
-  /** Writes an already framed message (the same bytes for every recipient of a broadcast). */
+  /**
+   * Writes already framed messages: the same bytes for every recipient of a broadcast, or
+   * several messages for one socket in one write.
+   */
   sendWire?(wire: Uint8Array): void;
   close(code: number, reason: string): void;
   /** Bytes queued in the socket and not yet written to the network. */
@@ -113,7 +117,8 @@ export class Connection {
       }
       return;
     }
-    this.socket.send(frame);
+    if (this.socket.sendWire === undefined) this.socket.send(frame);
+    else this.socket.sendWire(this.hooks.frame([frame]));
     this.checkBackpressure();
   }
 
