@@ -69,10 +69,15 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     const entry = tasks.get(event.taskId);
     const applied = applyTaskEvent(entry?.snapshot ?? null, event);
     if (!applied.ok) return applied;
-    const events = entry?.events ?? [];
+    if (entry === undefined) {
+      touch(tasks, event.taskId, { snapshot: applied.snapshot, events: [applied.event] }, maxTasks);
+      return { ok: true, event: applied.event };
+    }
+    entry.snapshot = applied.snapshot;
+    const { events } = entry;
     events.push(applied.event);
     if (events.length > maxEventsPerTask) events.splice(0, events.length - maxEventsPerTask);
-    touch(tasks, event.taskId, { snapshot: applied.snapshot, events }, maxTasks);
+    touch(tasks, event.taskId, entry, maxTasks);
     return { ok: true, event: applied.event };
   };
 
