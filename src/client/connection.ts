@@ -11,6 +11,10 @@
  *   reconnecting --greeting-->                           open
  *   any          --close(), 4001/4003, attempts used up-> closed
  *   closed       --connect()-->                          connecting
+ *
+ * An attempt first gets its URL from the client, at once or as a promise (an async `params`),
+ * then opens the socket. It fails when the socket closes before the greeting, when the URL
+ * promise rejects, or when `connectTimeoutMs` passes, counted from the start of the attempt.
  */
 import type { CloseCode } from '../shared/codes.js';
 import { reconnectDelayMs } from './backoff.js';
@@ -33,8 +37,10 @@ const OPEN = 1;
 const PING = JSON.stringify({ type: 'ping' });
 
 export interface ConnectionCallbacks {
-  /** The URL for the next attempt. */
-  url(): string;
+  /** The URL for the next attempt, or a promise of it (the client awaits an async `params`). */
+  url(): string | Promise<string>;
+  /** The promise from `url()` rejected: report it; returns the reason the attempt fails with. */
+  urlFailed(error: unknown): string;
   /** A text frame arrived. */
   frame(data: string): void;
   /** The state changed; timers are already in place. */
@@ -51,6 +57,11 @@ export class Connection {
   #state: ConnectionState = 'idle';
   #socket: WebSocketLike | undefined;
   #attempt = 0;
+  /**
+   * Changes whenever the current socket is dropped (a loss, `close()`): a URL promise that
+   * settles after its attempt was given up opens nothing and reports nothing.
+   */
+  #generation = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #stopWatching: (() => void) | undefined;
@@ -126,9 +137,34 @@ export class Connection {
 
   #openSocket(): void {
     this.#retryTimer = undefined;
+    // The timeout covers the whole attempt, from the wait for the URL to the greeting.
+    this.#connectTimer = setTimeout(
+      () => this.#lose(ABNORMAL, 'connect timeout'),
+      this.#options.connectTimeoutMs,
+    );
+    const url = this.#callbacks.url();
+    if (typeof url === 'string') {
+      this.#open(url);
+      return;
+    }
+    const generation = this.#generation;
+    url.then(
+      (href) => {
+        if (generation === this.#generation) this.#open(href);
+      },
+      (error: unknown) => {
+        if (generation !== this.#generation) return;
+        const reason = this.#callbacks.urlFailed(error);
+        // A listener of the report may have closed the client, or closed and connected it again.
+        if (generation === this.#generation) this.#lose(ABNORMAL, reason);
+      },
+    );
+  }
+
+  #open(url: string): void {
     let socket: WebSocketLike;
     try {
-      socket = new this.#options.WebSocket(this.#callbacks.url());
+      socket = new this.#options.WebSocket(url);
     } catch (error) {
       this.#lose(ABNORMAL, `could not open the socket: ${error}`);
       return;
@@ -152,10 +188,6 @@ export class Connection {
       const code = refused === undefined ? (event.code ?? ABNORMAL) : 4000 + Number(refused);
       this.#lose(code, event.reason || failure || 'connection closed');
     };
-    this.#connectTimer = setTimeout(
-      () => this.#lose(ABNORMAL, 'connect timeout'),
-      this.#options.connectTimeoutMs,
-    );
   }
 
   /** The socket died (or never opened): close for good, or schedule the next attempt. */
@@ -191,6 +223,7 @@ export class Connection {
 
   /** Forgets the current socket: no handler of it runs again and it is shut down. */
   #dropSocket(code?: number, reason?: string): void {
+    this.#generation++;
     this.#heartbeat.stop();
     this.#clearConnectTimer();
     const socket = this.#socket as (WebSocketLike & { terminate?: () => void }) | undefined;

@@ -93,7 +93,21 @@ export interface ServerErrorEvent {
   readonly message: string;
 }
 
-export type ClientErrorEvent = TaskErrorEvent | ServerErrorEvent;
+/**
+ * `error` from the client itself: the `params` function threw or rejected, so a connection
+ * attempt failed. The client retries it after the usual backoff (see `reconnecting`).
+ */
+export interface ParamsErrorEvent {
+  readonly source: 'client';
+  /** Always `''`: no task is concerned. */
+  readonly taskId: string;
+  readonly code: 'PARAMS_FAILED';
+  readonly message: string;
+  /** What `params` threw. */
+  readonly cause: unknown;
+}
+
+export type ClientErrorEvent = TaskErrorEvent | ServerErrorEvent | ParamsErrorEvent;
 
 /** `complete`: a task reached `completed`, `failed` or `cancelled`. */
 export interface TaskCompleteEvent {

@@ -40,7 +40,7 @@ export interface HistoryResult {
  */
 export async function fetchHistory(
   restUrl: string | undefined,
-  query: Readonly<Record<string, string>>,
+  query: Readonly<Record<string, string | undefined>>,
   taskId: string,
   { limit, source = 'memory', afterSeq }: HistoryOptions = {},
 ): Promise<HistoryResult> {

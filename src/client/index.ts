@@ -14,6 +14,7 @@ export {
   type BackoffOptions,
   DEFAULT_CLIENT_OPTIONS,
   type ProgressClientOptions,
+  type QueryParams,
   type WebSocketConstructor,
   type WebSocketLike,
 } from './options.js';

@@ -21,6 +21,9 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/** Query parameters the client adds to its WebSocket and REST requests. */
+export type QueryParams = Readonly<Record<string, string>>;
+
 export interface BackoffOptions {
   /**
    * Delay before the first reconnect attempt; attempt `n` waits
@@ -60,8 +63,16 @@ export interface ProgressClientOptions {
   /**
    * Extra query parameters for the WebSocket and REST requests, such as a token that the
    * server's `authenticate` hook checks (browsers cannot set headers on a WebSocket).
+   *
+   * For a token that expires, pass a function: it is called, and awaited, before every
+   * connection attempt (the first and each reconnect) and every `history()` request, so each
+   * one carries a fresh token. Its wait counts toward `connectTimeoutMs`. A throw or rejection
+   * fails that attempt: the client emits `error` (`source: 'client'`, code `PARAMS_FAILED`)
+   * and retries after the usual backoff, counting toward `maxReconnectAttempts`; `history()`
+   * rejects with what the function threw.
+   * @default {}
    */
-  params?: Readonly<Record<string, string>>;
+  params?: QueryParams | (() => QueryParams | Promise<QueryParams>);
   /**
    * Base URL of the REST API used by `history()`, e.g. `https://example.com/api/v1`. By default
    * it is derived from `url` when that ends in `/ws` (`wss://h/api/v1/ws` -> `https://h/api/v1`).
@@ -98,8 +109,8 @@ export interface ProgressClientOptions {
    */
   heartbeatTimeoutMs?: number;
   /**
-   * How long one attempt may take from opening the socket to the server's greeting before it
-   * counts as failed.
+   * How long one attempt may take, from its start (the wait for an async `params` included)
+   * to the server's greeting, before it counts as failed.
    * @default 10_000
    */
   connectTimeoutMs?: number;
@@ -139,8 +150,7 @@ export interface ResolvedClientOptions {
   readonly url: string;
   readonly userId: string | undefined;
   readonly projectId: string | undefined;
-  /** `params` plus `user_id` and `project_id`: the query of every WebSocket and REST request. */
-  readonly query: Readonly<Record<string, string>>;
+  readonly params: NonNullable<ProgressClientOptions['params']>;
   readonly restUrl: string | undefined;
   readonly autoConnect: boolean;
   readonly autoReconnect: boolean;
@@ -185,7 +195,6 @@ export function resolveClientOptions(options: ProgressClientOptions): ResolvedCl
     ...resolved,
     userId,
     projectId,
-    query: defined({ ...resolved.params, user_id: userId, project_id: projectId }) as Record<string, string>,
     restUrl: resolved.restUrl?.replace(/\/+$/, ''),
     persist: persistStorage(resolved.persist),
   };

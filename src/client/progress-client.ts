@@ -21,7 +21,12 @@ import { Emitter } from './emitter.js';
 import { clientError } from './errors.js';
 import type { ProgressClientEvents } from './events.js';
 import { fetchHistory, type HistoryOptions, type HistoryResult } from './history.js';
-import { type ProgressClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.js';
+import {
+  type ProgressClientOptions,
+  type QueryParams,
+  type ResolvedClientOptions,
+  resolveClientOptions,
+} from './options.js';
 import { loadSession, type PersistedTask, persistKey, saveSession } from './persistence.js';
 import { Sequencer } from './sequencer.js';
 import { applySnapshot, applyTaskEvent, initialTaskState, isTerminal, type TaskState } from './task-state.js';
@@ -92,7 +97,17 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
       this.#restored = { ...saved.tasks };
     }
     this.#connection = new Connection(this.#options, {
-      url: () => this.#socketUrl(),
+      url: () => {
+        const { params } = this.#options;
+        return typeof params === 'function'
+          ? this.#params().then((p) => this.#socketUrl(p))
+          : this.#socketUrl(params);
+      },
+      urlFailed: (cause) => {
+        const message = `params() failed: ${cause}`;
+        this.emit('error', { source: 'client', taskId: '', code: 'PARAMS_FAILED', message, cause });
+        return message;
+      },
       frame: (data) => this.#receive(data),
       transition: (from, to, code, reason) => {
         if (to === 'closed') this.#persistNow();
@@ -197,18 +212,29 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
    * Reads a task's stored events over REST (`restUrl`, or derived from `url`).
    * @throws {ClientError} see {@link fetchHistory}.
    */
-  history(taskId: string, options?: HistoryOptions): Promise<HistoryResult> {
-    return fetchHistory(this.#options.restUrl, this.#options.query, taskId, options);
+  async history(taskId: string, options?: HistoryOptions): Promise<HistoryResult> {
+    return fetchHistory(this.#options.restUrl, this.#query(await this.#params()), taskId, options);
   }
 
   // --- wire ---------------------------------------------------------------------------
 
-  #socketUrl(): string {
+  /** `params`, called when it is a function (a throw becomes a rejection). */
+  async #params(): Promise<QueryParams> {
+    const { params } = this.#options;
+    return typeof params === 'function' ? params() : params;
+  }
+
+  /** The query of a WebSocket or REST request: `params` and the identity (unset values are left out). */
+  #query(params: QueryParams): Record<string, string | undefined> {
+    return { ...params, user_id: this.#options.userId, project_id: this.#options.projectId };
+  }
+
+  #socketUrl(params: QueryParams): string {
     const url = new URL(this.#options.url);
     this.#resumingId = this.#currentClientId;
     // No `batch=1`: one message per frame lets the server frame a broadcast once for all its
     // recipients (the client still splits batched frames from servers that send them).
-    const query = { ...this.#options.query, old_client_id: this.#resumingId };
+    const query = { ...this.#query(params), old_client_id: this.#resumingId };
     for (const [name, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(name, value);
     return url.href;

@@ -701,6 +701,128 @@ describe('persist', () => {
   });
 });
 
+describe('params as a function', () => {
+  /** A promise the test settles by hand. */
+  function deferred<T>() {
+    let resolve!: (value: T) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  }
+
+  const tokenOf = (url: string): string | null => new URL(url).searchParams.get('token');
+
+  it('is called before every attempt, and each socket carries what it returned', async () => {
+    const mock = startServer();
+    let calls = 0;
+    const client = createClient({ params: () => ({ token: `t${++calls}` }) });
+    await settle();
+    mock.peers[0]!.socket.close({ code: 1001, reason: 'going away', wasClean: true });
+    await advance(TICK_MS + 1_000 + TICK_MS);
+    expect(client.state).toBe('open');
+    expect(attempts.map((attempt) => tokenOf(attempt.url))).toEqual(['t1', 't2']);
+    expect(mock.peers.map((peer) => peer.query.get('old_client_id'))).toEqual([null, 'c1']);
+  });
+
+  it('counts a rejection as a failed attempt: error event, the usual backoff, then it connects', async () => {
+    startServer();
+    const failure = new Error('token service down');
+    const params = vi.fn().mockRejectedValueOnce(failure).mockResolvedValueOnce({ token: 't2' });
+    const client = createClient({ params });
+    const errors: unknown[] = [];
+    client.on('error', (event) => errors.push(event));
+    const reconnecting = record<ReconnectingEvent>(client, 'reconnecting');
+    await advance(0);
+    expect(errors).toEqual([
+      {
+        source: 'client',
+        taskId: '',
+        code: 'PARAMS_FAILED',
+        message: 'params() failed: Error: token service down',
+        cause: failure,
+      },
+    ]);
+    expect(reconnecting).toEqual([
+      { attempt: 1, delayMs: 1_000, code: 1006, reason: 'params() failed: Error: token service down' },
+    ]);
+    expect([client.state, attempts.length, params.mock.calls.length]).toEqual(['reconnecting', 0, 1]);
+    await advance(999);
+    expect(params).toHaveBeenCalledTimes(1);
+    await advance(1 + TICK_MS);
+    expect(client.state).toBe('open');
+    expect(params).toHaveBeenCalledTimes(2);
+    expect(attempts.map((attempt) => tokenOf(attempt.url))).toEqual(['t2']);
+  });
+
+  it('counts rejections toward maxReconnectAttempts and then closes, leaving nothing behind', async () => {
+    const params = vi.fn(async () => {
+      throw new Error('no token');
+    });
+    const client = createClient({ params, maxReconnectAttempts: 2 });
+    const disconnected = record<DisconnectedEvent>(client, 'disconnected');
+    await advance(60_000);
+    expect(client.state).toBe('closed');
+    expect(params).toHaveBeenCalledTimes(3);
+    expect(attempts).toHaveLength(0);
+    expect(disconnected).toEqual([
+      {
+        code: 1006,
+        reason: 'gave up after 2 reconnect attempts (params() failed: Error: no token)',
+        willReconnect: false,
+      },
+    ]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('opens no socket when close() comes while params is pending', async () => {
+    startServer();
+    const pending = deferred<Record<string, string>>();
+    const client = createClient({ params: () => pending.promise });
+    const errors: unknown[] = [];
+    client.on('error', (event) => errors.push(event));
+    await advance(TICK_MS);
+    expect(client.state).toBe('connecting');
+    client.close();
+    pending.resolve({ token: 'late' });
+    await advance(60_000);
+    expect([client.state, attempts.length, errors.length]).toEqual(['closed', 0, 0]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('reports nothing when params rejects after close()', async () => {
+    const pending = deferred<Record<string, string>>();
+    const client = createClient({ params: () => pending.promise });
+    const errors: unknown[] = [];
+    client.on('error', (event) => errors.push(event));
+    client.close();
+    pending.reject(new Error('too late'));
+    await advance(60_000);
+    expect([client.state, attempts.length, errors.length]).toEqual(['closed', 0, 0]);
+  });
+
+  it('times out an attempt whose params never come, and ignores them when they come after a newer attempt', async () => {
+    startServer();
+    const first = deferred<Record<string, string>>();
+    const params = vi
+      .fn<() => Promise<Record<string, string>>>()
+      .mockReturnValueOnce(first.promise)
+      .mockResolvedValueOnce({ token: 't2' });
+    const client = createClient({ params, connectTimeoutMs: 5_000 });
+    const reconnecting = record<ReconnectingEvent>(client, 'reconnecting');
+    await advance(5_000);
+    expect(reconnecting).toEqual([{ attempt: 1, delayMs: 1_000, code: 1006, reason: 'connect timeout' }]);
+    await advance(1_000 + TICK_MS);
+    expect(client.state).toBe('open');
+    first.resolve({ token: 't1' });
+    await advance(60_000);
+    expect(attempts.map((attempt) => tokenOf(attempt.url))).toEqual(['t2']);
+    expect(client.state).toBe('open');
+  });
+});
+
 describe('options', () => {
   it('rejects out-of-range values with a TypeError naming the option', () => {
     expect(() => createClient({ url: 'http://x' })).toThrow(/url must be a ws:\/\/ or wss:\/\/ URL/);
