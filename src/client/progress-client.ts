@@ -8,6 +8,7 @@
  * client's when events died in flight; the `since` request rewinds it, and the sequencer
  * drops what arrives twice.
  */
+import { EventEmitter } from 'eventemitter3';
 import { parseFrame } from '../shared/frames.js';
 import type {
   ProgressMessage,
@@ -17,7 +18,6 @@ import type {
   UnsubscribeMessage,
 } from '../shared/protocol.js';
 import { Connection, type ConnectionState, NORMAL_CLOSURE } from './connection.js';
-import { Emitter } from './emitter.js';
 import { clientError } from './errors.js';
 import type { ProgressClientEvents } from './events.js';
 import { fetchHistory, type HistoryOptions, type HistoryResult } from './history.js';
@@ -72,7 +72,7 @@ interface TrackedTask {
  * client.on('complete', ({ taskId, status }) => done(taskId, status));
  * client.subscribe('task-001');
  */
-export class ProgressClient extends Emitter<ProgressClientEvents> {
+export class ProgressClient extends EventEmitter<ProgressClientEvents> {
   readonly #options: ResolvedClientOptions;
   readonly #connection: Connection;
   readonly #tasks = new Map<string, TrackedTask>();
@@ -105,19 +105,19 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
       },
       urlFailed: (cause) => {
         const message = `params() failed: ${cause}`;
-        this.emit('error', { source: 'client', taskId: '', code: 'PARAMS_FAILED', message, cause });
+        this.#fire('error', { source: 'client', taskId: '', code: 'PARAMS_FAILED', message, cause });
         return message;
       },
       frame: (data) => this.#receive(data),
       transition: (from, to, code, reason) => {
         if (to === 'closed') this.#persistNow();
-        this.emit('state', { from, to, code, reason });
+        this.#fire('state', { from, to, code, reason });
         if (to === 'closed' || (to === 'reconnecting' && from === 'open')) {
-          this.emit('disconnected', { code, reason, willReconnect: to === 'reconnecting' });
+          this.#fire('disconnected', { code, reason, willReconnect: to === 'reconnecting' });
         }
       },
       reconnecting: (attempt, delayMs, code, reason) =>
-        this.emit('reconnecting', { attempt, delayMs, code, reason }),
+        this.#fire('reconnecting', { attempt, delayMs, code, reason }),
       lost: (code) => {
         // The server ends a session normally only when another socket resumed it (a duplicated
         // tab shares sessionStorage): come back as a new session instead of taking it back.
@@ -280,7 +280,7 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
         task.confirmed = true;
         const { recovered } = message.payload;
         if (recovered === false) task.expectBaseline = true;
-        this.emit('subscribed', { taskId: message.task_id, recovered });
+        this.#fire('subscribed', { taskId: message.task_id, recovered });
         break;
       }
       case 'progress':
@@ -295,7 +295,7 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
         const { task_id: taskId, payload } = message;
         // The server keeps no subscription it refused: forget it rather than ask on every reconnect.
         if (REFUSED_SUBSCRIPTION.has(payload.code)) this.#tasks.delete(taskId);
-        this.emit('error', { source: 'server', taskId, code: payload.code, message: payload.error });
+        this.#fire('error', { source: 'server', taskId, code: payload.code, message: payload.error });
         break;
       }
       case 'unsubscribed':
@@ -319,9 +319,9 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
     for (const taskId of serverTasks)
       if (!this.#tasks.has(taskId)) this.#send({ action: 'unsubscribe', task_id: taskId });
     this.#schedulePersist();
-    if (first) this.emit('connected', { clientId, resumed });
+    if (first) this.#fire('connected', { clientId, resumed });
     else
-      this.emit('reconnected', {
+      this.#fire('reconnected', {
         clientId,
         oldClientId,
         resumed,
@@ -366,8 +366,8 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
     task.state = state;
     const released = sequencer.rebase(message.seq);
     const { seq, payload } = message;
-    if (partial) this.emit('recovery', { taskId, recovered: false, seq, state });
-    this.emit('progress', { taskId, seq, payload, snapshot: true, coalescedFrom: undefined, state });
+    if (partial) this.#fire('recovery', { taskId, recovered: false, seq, state });
+    this.#fire('progress', { taskId, seq, payload, snapshot: true, coalescedFrom: undefined, state });
     this.#completeIfTerminal(taskId, seq, state);
     this.#deliver(taskId, task, released);
   }
@@ -388,7 +388,7 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
     const { seq } = event;
     switch (event.type) {
       case 'progress':
-        this.emit('progress', {
+        this.#fire('progress', {
           taskId,
           seq,
           payload: event.payload,
@@ -398,18 +398,35 @@ export class ProgressClient extends Emitter<ProgressClientEvents> {
         });
         break;
       case 'status':
-        this.emit('status', { taskId, seq, payload: event.payload, state });
+        this.#fire('status', { taskId, seq, payload: event.payload, state });
         this.#completeIfTerminal(taskId, seq, state);
         break;
       case 'error':
-        this.emit('error', { source: 'task', taskId, seq, payload: event.payload, state });
+        this.#fire('error', { source: 'task', taskId, seq, payload: event.payload, state });
         break;
+    }
+  }
+
+  /**
+   * Emits without letting a throwing listener break delivery: the client keeps its state and
+   * finishes the frame, and the error is re-raised in a microtask.
+   */
+  #fire<K extends keyof ProgressClientEvents>(
+    event: K,
+    payload: Parameters<ProgressClientEvents[K]>[0],
+  ): void {
+    try {
+      (this.emit as (event: K, payload: unknown) => boolean)(event, payload);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
     }
   }
 
   #completeIfTerminal(taskId: string, seq: number, state: TaskState): void {
     if (isTerminal(state.status)) {
-      this.emit('complete', {
+      this.#fire('complete', {
         taskId,
         seq,
         status: state.status,

@@ -3,8 +3,11 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
-/** The client's size budget, gzip. */
-const BUDGET_BYTES = 6 * 1024;
+/**
+ * The client's size budget, gzip: about 5.2 KB of our own code plus eventemitter3 (1.1 KB),
+ * with a little room.
+ */
+const BUDGET_BYTES = 6.5 * 1024;
 
 async function bundleClient() {
   const result = await build({
@@ -26,7 +29,7 @@ async function bundleClient() {
 }
 
 describe('client browser bundle', () => {
-  it('pulls in no Node built-in, no ws and no zod, and stays within 6 KB gzip', async () => {
+  it('pulls in no Node built-in, no ws and no zod, and stays within 6.5 KB gzip', async () => {
     const { inputs, gzipBytes, rawBytes } = await bundleClient();
     const forbidden = inputs.filter(
       (input) =>
