@@ -276,6 +276,61 @@ describe('group commit', () => {
     expect(transactions() - before).toBe(10);
   });
 
+  /** A new in-memory database that records the text of every statement it runs. */
+  function statementLog(): { db: AnyKysely; statements: string[] } {
+    const statements: string[] = [];
+    const db = new Kysely({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+      log: (event) => {
+        if (event.level === 'query') statements.push(event.query.sql);
+      },
+    });
+    cleanups.push(() => db.destroy());
+    return { db, statements };
+  }
+
+  const firstWords = (statements: readonly string[]) =>
+    statements.map((text) => text.trim().split(/\s/)[0]!.toUpperCase());
+
+  it('runs the same seven statements, word for word, for a batch of 500 events as for one of 5', async () => {
+    const { db, statements } = statementLog();
+    const storage = storageOn(db, { retention: { maxEventsPerTask: 2 } });
+    const batch = (from: number, count: number) =>
+      Array.from({ length: count }, (_, n) => progress(`task-${n % 100}`, from + n));
+    await storage.appendEvents(batch(1, 500));
+    statements.length = 0;
+    await storage.appendEvents(batch(501, 500));
+    const large = statements.splice(0);
+    const results = await storage.appendEvents(batch(1001, 5));
+    expect(firstWords(large)).toEqual(['BEGIN', 'INSERT', 'SELECT', 'INSERT', 'INSERT', 'DELETE', 'COMMIT']);
+    expect(statements).toEqual(large);
+    expect(seqs(results)).toEqual([11, 11, 11, 11, 11]);
+    const kept = await storage.getHistory('task-3', { limit: 10, afterSeq: 0 });
+    expect(kept.map((event) => [event.seq, event.payload])).toEqual([
+      [10, expect.objectContaining({ message: 'event 904' })],
+      [11, expect.objectContaining({ message: 'event 1004' })],
+    ]);
+  });
+
+  it('writes one call of 2,500 events of new tasks whole, 1,000 rows per statement', async () => {
+    const { db, statements } = statementLog();
+    const storage = storageOn(db);
+    await storage.migrate();
+    statements.length = 0;
+    const results = await storage.appendEvents(
+      Array.from({ length: 2500 }, (_, n) => progress(`task-${n}`, n + 1)),
+    );
+    expect(seqs(results)).toEqual(Array.from({ length: 2500 }, () => 1));
+    // Reserve and read the task rows, then history and snapshots: three statements each.
+    const reserveAndRead = ['INSERT', 'SELECT', 'INSERT', 'SELECT', 'INSERT', 'SELECT'];
+    const writes = ['INSERT', 'INSERT', 'INSERT', 'INSERT', 'INSERT', 'INSERT'];
+    expect(firstWords(statements)).toEqual(['BEGIN', ...reserveAndRead, ...writes, 'COMMIT']);
+    expect((await storage.getStats()).totalTasks).toBe(2500);
+    expect((await storage.getHistory('task-2499', { limit: 10 })).map((event) => event.payload)).toEqual([
+      expect.objectContaining({ message: 'event 2500', completed_steps: 2500 }),
+    ]);
+  });
+
   it('commits pending appends on close, then refuses new ones with CLOSED', async () => {
     const file = fileDb();
     const storage = createSqlStorage({ db: file.open(), batch: { maxDelayMs: 1000 } });

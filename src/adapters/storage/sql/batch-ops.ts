@@ -1,6 +1,7 @@
 /**
- * The statements of a batch, written with the query builder for SQLite and MySQL (the
- * PostgreSQL versions, in `batch-ops-postgres.ts`, send column arrays instead of rows).
+ * The statements of a batch, written with the query builder as multi-row statements: what
+ * MySQL/MariaDB runs. PostgreSQL (`batch-ops-postgres.ts`) sends column arrays and SQLite
+ * (`batch-ops-sqlite.ts`) one JSON text per statement instead of one parameter per value.
  */
 import { type Expression, type SqlBool, sql, type Transaction } from 'kysely';
 import type { TaskSnapshot } from '../types.js';

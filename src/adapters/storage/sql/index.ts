@@ -10,6 +10,7 @@ import type { AppendResult, NewTaskEvent, StorageAdapter } from '../types.js';
 import { appendBatch } from './append.js';
 import { portableBatchOps } from './batch-ops.js';
 import { postgresBatchOps } from './batch-ops-postgres.js';
+import { sqliteBatchOps } from './batch-ops-sqlite.js';
 import { cleanup } from './cleanup.js';
 import { detectDialect, jsonColumnBytes, type SqlDialectName } from './dialect.js';
 import { createGroupCommit } from './group-commit.js';
@@ -87,7 +88,12 @@ export function createSqlStorage(options: SqlStorageOptions): SqlStorage {
 
   const appendContext = {
     dialect,
-    ops: dialect === 'postgres' ? postgresBatchOps(tables) : portableBatchOps(dialect, tables),
+    ops:
+      dialect === 'postgres'
+        ? postgresBatchOps(tables)
+        : dialect === 'sqlite'
+          ? sqliteBatchOps(tables)
+          : portableBatchOps(dialect, tables),
     maxEventsPerTask: resolved.retention.maxEventsPerTask,
   };
   const commits = createGroupCommit<NewTaskEvent, AppendResult>(
