@@ -50,15 +50,16 @@ export function createAdmission(options: ResolvedServerOptions, customAuthentica
       }
       return undefined;
     },
+    // Per-address and per-user counts are kept only when their limit is set.
     opened(ip, userId) {
       total++;
-      add(byIp, ip, 1);
-      add(byUser, userId, 1);
+      if (maxConnectionsPerIp > 0) add(byIp, ip, 1);
+      if (maxConnectionsPerUser > 0) add(byUser, userId, 1);
     },
     closed(ip, userId) {
       total--;
-      add(byIp, ip, -1);
-      add(byUser, userId, -1);
+      if (maxConnectionsPerIp > 0) add(byIp, ip, -1);
+      if (maxConnectionsPerUser > 0) add(byUser, userId, -1);
     },
   };
 }

@@ -25,7 +25,7 @@ import {
   type ServerSocket,
 } from './connection.js';
 import { encodeSnapshot, encodeTaskEvent } from './frames.js';
-import { redactClientId, safeForLog } from './logger.js';
+import { logs, redactClientId, safeForLog } from './logger.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import { Subscription, type SubscriptionOwner } from './subscription.js';
@@ -228,8 +228,18 @@ export class Hub {
     }
 
     this.audit(connection, null);
+    if (logs(this.deps.logger, 'info')) this.logOpened(connection, oldClientId, restored);
+    return connection;
+  }
+
+  private logOpened(
+    connection: Connection,
+    oldClientId: string | undefined,
+    restored: Readonly<Record<string, number>> | undefined,
+  ): void {
+    const { identity } = connection;
     const log = {
-      clientId: redactClientId(clientId),
+      clientId: redactClientId(connection.clientId),
       userId: safeForLog(identity.userId),
       projectId: safeForLog(identity.projectId),
     };
@@ -240,7 +250,6 @@ export class Hub {
         'WebSocket client resumed its session',
       );
     else this.deps.logger.info(log, 'WebSocket client could not resume; new session');
-    return connection;
   }
 
   /** Handles one text frame from a client. */
@@ -443,10 +452,12 @@ export class Hub {
     const stillTooMany = this.checkSubscriptionCap(connection, taskId);
     if (stillTooMany !== undefined) return stillTooMany;
     const sub = this.addSubscription(connection, taskId);
-    this.deps.logger.debug(
-      { clientId: connection.clientId, taskId: safeForLog(taskId) },
-      'client subscribed to task',
-    );
+    if (logs(this.deps.logger, 'debug')) {
+      this.deps.logger.debug(
+        { clientId: connection.clientId, taskId: safeForLog(taskId) },
+        'client subscribed to task',
+      );
+    }
     if (await this.whenLive(connection, sub)) await this.runCatchUp(connection, sub, since, true);
     return undefined;
   }
@@ -737,7 +748,11 @@ export class Hub {
       this.connections.delete(connection.clientId);
     this.deps.presence?.changed();
     this.audit(connection, now);
-    this.deps.logger.info({ clientId: redactClientId(connection.clientId) }, 'WebSocket client disconnected');
+    if (logs(this.deps.logger, 'info'))
+      this.deps.logger.info(
+        { clientId: redactClientId(connection.clientId) },
+        'WebSocket client disconnected',
+      );
     if (connection.replaced) return Promise.resolve();
     const session: SessionRecord = {
       clientId: connection.clientId,

@@ -1,7 +1,17 @@
 import type { Logger } from './types.js';
 
 /** The default logger: says nothing. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  isLevelEnabled: () => false,
+};
+
+/** Whether `logger` writes `level`; loggers without `isLevelEnabled` write everything. */
+export const logs = (logger: Logger, level: 'debug' | 'info'): boolean =>
+  logger.isLevelEnabled?.(level) ?? true;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;

@@ -42,6 +42,11 @@ export interface Logger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  /**
+   * pino's: whether `level` would be written. When present, the per-connection `info` and
+   * `debug` lines are built only if it says yes (building their fields costs per connection).
+   */
+  isLevelEnabled?(level: 'debug' | 'info'): boolean;
 }
 
 /** The seed's `GET /websocket/stats` (and `/progress/active`) numbers. */

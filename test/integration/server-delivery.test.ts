@@ -145,4 +145,23 @@ describe('logging', () => {
       lines.some(([level, , message]) => level === 'debug' && message === 'client subscribed to task'),
     ).toBe(true);
   });
+
+  it('skips the per-connection lines a pino-style logger says it would not write', async () => {
+    const lines: string[] = [];
+    const logger: Logger = {
+      debug: (_fields, message) => lines.push(`debug ${message}`),
+      info: (_fields, message) => lines.push(`info ${message}`),
+      warn: (_fields, message) => lines.push(`warn ${message}`),
+      error: (_fields, message) => lines.push(`error ${message}`),
+      isLevelEnabled: (level) => level === 'info',
+    };
+    t = await startServer({ heartbeat: { intervalMs: 0 }, logger });
+    const client = await connectRaw(t.wsUrl('user_id=u'));
+    await client.waitFor((m) => m.type === 'connected');
+    client.send({ action: 'subscribe', task_id: 't' });
+    await client.waitFor((m) => m.type === 'subscribed');
+    await client.close();
+    await waitUntil(() => lines.includes('info WebSocket client disconnected'));
+    expect(lines).toEqual(['info WebSocket client connected', 'info WebSocket client disconnected']);
+  });
 });
