@@ -164,7 +164,9 @@ client.on('error', (event) => {
   if (event.source === 'task') {
     record(event.taskId, event.seq);
     renderTask(event.taskId, event.state);
-  } else console.warn(`server refused ${event.taskId}: ${event.code} ${event.message}`);
+  } else if (event.source === 'server')
+    console.warn(`server refused ${event.taskId}: ${event.code} ${event.message}`);
+  else console.warn(`connection attempt failed: ${event.code} ${event.message}`);
 });
 client.on('recovery', ({ taskId, state }) => renderTask(taskId, state));
 setInterval(() => {
