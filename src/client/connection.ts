@@ -36,6 +36,11 @@ const ABNORMAL = 1006;
 const OPEN = 1;
 const PING = JSON.stringify({ type: 'ping' });
 
+/** The part of `ws`'s EventEmitter API the client uses where it exists. */
+interface NodeSocketEvents {
+  on(event: 'message', listener: (data: { toString(): string }, isBinary: boolean) => void): unknown;
+}
+
 export interface ConnectionCallbacks {
   /** The URL for the next attempt, or a promise of it (the client awaits an async `params`). */
   url(): string | Promise<string>;
@@ -172,11 +177,23 @@ export class Connection {
     this.#socket = socket;
     // What `ws` said went wrong; browsers say nothing.
     let failure = '';
-    socket.onmessage = (event: { data: unknown }) => {
+    const received = (text: string): void => {
       if (socket !== this.#socket) return;
       this.#heartbeat.received();
-      if (typeof event.data === 'string') this.#callbacks.frame(event.data);
+      this.#callbacks.frame(text);
     };
+    // `ws` (Node) also has an EventEmitter API, which skips the event object that `onmessage`
+    // builds per message.
+    const emitter = socket as Partial<NodeSocketEvents>;
+    if (typeof emitter.on === 'function') {
+      emitter.on('message', (data, isBinary) => {
+        if (!isBinary) received(data.toString());
+      });
+    } else {
+      socket.onmessage = (event: { data: unknown }) => {
+        if (typeof event.data === 'string') received(event.data);
+      };
+    }
     socket.onerror = (event: { message?: unknown }) => {
       failure = String(event.message ?? '');
     };

@@ -257,11 +257,28 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
   }
 
   #receive(data: string): void {
-    for (const parsed of parseFrame(data)) {
-      const message = parsed?.value as ServerMessage | undefined;
-      if (typeof message === 'object' && message !== null && typeof message.type === 'string')
-        this.#handle(message);
+    // One message per frame is the rule: parsed as is, with no array or wrapper per message.
+    // Batched (`\n`-separated) and pretty-printed frames go through `parseFrame`.
+    if (!data.includes('\n')) {
+      let message: unknown;
+      try {
+        message = JSON.parse(data);
+      } catch {
+        return;
+      }
+      this.#accept(message);
+      return;
     }
+    for (const parsed of parseFrame(data)) this.#accept(parsed?.value);
+  }
+
+  #accept(message: unknown): void {
+    if (
+      typeof message === 'object' &&
+      message !== null &&
+      typeof (message as ServerMessage).type === 'string'
+    )
+      this.#handle(message as ServerMessage);
   }
 
   #handle(message: ServerMessage): void {
