@@ -11,6 +11,8 @@ export interface Identity {
 /**
  * The request `authenticate` sees: the WebSocket upgrade request or a REST request, in one
  * shape. `headers` are WHATWG `Headers` (`req.headers.get('cookie')`), `url` is absolute.
+ * Both may be built on first read (getters, so an upgrade that needs neither pays for
+ * neither): read or destructure them, do not copy the object with a spread.
  */
 export interface AuthRequest {
   readonly url: URL;
