@@ -6,26 +6,13 @@
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqlStorage, migrateSqlStorage } from '../../src/adapters/storage/sql/index.js';
-import type { NewTaskEvent } from '../../src/adapters/storage/types.js';
 import { isProgressError } from '../../src/shared/errors.js';
+import { progress } from '../../src/testing/fixtures.js';
 import { mysqlAvailable, requireService } from '../helpers/services.js';
 import { expectConcurrentMigration, expectGaplessAcrossWriters } from '../helpers/sql-cases.js';
 import { type AnyKysely, dropTables, mysqlDb, uniquePrefix } from '../helpers/sql-databases.js';
 
 const run = requireService('MariaDB', await mysqlAvailable());
-
-const progress = (taskId: string, n: number): NewTaskEvent => ({
-  taskId,
-  type: 'progress',
-  timestampMs: Date.now(),
-  data: {
-    progress: n,
-    current_step: `step ${n}`,
-    total_steps: 10,
-    completed_steps: n,
-    message: `event ${n}`,
-  },
-});
 
 describe.runIf(run)('sql storage on MariaDB/MySQL', () => {
   const admin = mysqlDb();

@@ -7,26 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqlStorage, migrateSqlStorage } from '../../src/adapters/storage/sql/index.js';
-import type { NewTaskEvent } from '../../src/adapters/storage/types.js';
 import { isProgressError } from '../../src/shared/errors.js';
+import { progress } from '../../src/testing/fixtures.js';
 import { pgAvailable, requireService } from '../helpers/services.js';
 import { expectConcurrentMigration, expectGaplessAcrossWriters } from '../helpers/sql-cases.js';
 import { type AnyKysely, dropTables, pgDb, uniquePrefix } from '../helpers/sql-databases.js';
 
 const run = requireService('PostgreSQL', await pgAvailable());
-
-const progress = (taskId: string, n: number): NewTaskEvent => ({
-  taskId,
-  type: 'progress',
-  timestampMs: Date.now(),
-  data: {
-    progress: n,
-    current_step: `step ${n}`,
-    total_steps: 10,
-    completed_steps: n,
-    message: `event ${n}`,
-  },
-});
 
 describe.runIf(run)('sql storage on PostgreSQL', () => {
   const admin = pgDb();
