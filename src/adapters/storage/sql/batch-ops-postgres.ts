@@ -5,7 +5,7 @@
  * rate, measured).
  */
 import { type Selectable, sql } from 'kysely';
-import type { BatchOps } from './batch-ops.js';
+import { type BatchOps, HISTORY_COLUMNS, TASK_COLUMNS } from './batch-ops.js';
 import { snapshotFromRow, taskRow } from './rows.js';
 import type { TableNames, TasksTable } from './schema.js';
 
@@ -47,23 +47,10 @@ export function postgresBatchOps(tables: TableNames): BatchOps {
         metadata,
         payload,
         createdAt,
-      ] = columns(rows, [
-        'task_id',
-        'seq',
-        'type',
-        'progress',
-        'current_step',
-        'total_steps',
-        'completed_steps',
-        'message',
-        'status',
-        'metadata',
-        'payload',
-        'created_at',
-      ]);
+      ] = columns(rows, HISTORY_COLUMNS);
       const [sTaskId, sSeq, sStatus, sState, sError, sResult, sCreatedAt, sUpdatedAt] = columns(
         snapshots.map(taskRow),
-        ['task_id', 'seq', 'status', 'state', 'error', 'result', 'created_at', 'updated_at'],
+        TASK_COLUMNS,
       );
       await sql`
         WITH inserted AS (

@@ -9,37 +9,9 @@
  * each history row into its four b-trees and rewriting each task's row, is about 40 of it.
  */
 import { type RawBuilder, type Selectable, sql } from 'kysely';
-import type { BatchOps, HistoryRow } from './batch-ops.js';
+import { type BatchOps, HISTORY_COLUMNS, TASK_COLUMNS } from './batch-ops.js';
 import { snapshotFromRow, taskRow } from './rows.js';
 import type { TableNames, TasksTable } from './schema.js';
-
-type TaskRow = ReturnType<typeof taskRow>;
-
-const HISTORY_COLUMNS = [
-  'task_id',
-  'seq',
-  'type',
-  'progress',
-  'current_step',
-  'total_steps',
-  'completed_steps',
-  'message',
-  'status',
-  'metadata',
-  'payload',
-  'created_at',
-] as const satisfies readonly (keyof HistoryRow)[];
-
-const TASK_COLUMNS = [
-  'task_id',
-  'seq',
-  'status',
-  'state',
-  'error',
-  'result',
-  'created_at',
-  'updated_at',
-] as const satisfies readonly (keyof TaskRow)[];
 
 /**
  * Rows per statement. Not a parameter limit (each statement has one); it bounds the size of

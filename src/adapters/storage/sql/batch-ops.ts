@@ -10,6 +10,35 @@ import { type historyRow, placeholderTaskRow, snapshotFromRow, taskRow } from '.
 import type { SqlSchema, TableNames } from './schema.js';
 
 export type HistoryRow = ReturnType<typeof historyRow>;
+type TaskRow = ReturnType<typeof taskRow>;
+
+/** The history columns a batch writes, in the order the column-wise statements send them. */
+export const HISTORY_COLUMNS = [
+  'task_id',
+  'seq',
+  'type',
+  'progress',
+  'current_step',
+  'total_steps',
+  'completed_steps',
+  'message',
+  'status',
+  'metadata',
+  'payload',
+  'created_at',
+] as const satisfies readonly (keyof HistoryRow)[];
+
+/** The task columns a batch writes, in the same sense. */
+export const TASK_COLUMNS = [
+  'task_id',
+  'seq',
+  'status',
+  'state',
+  'error',
+  'result',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof TaskRow)[];
 
 /** Events of one task to delete: `after < seq <= through`. */
 export interface TrimRange {
