@@ -7,18 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import express from 'express';
 // In your app: import { createProgressServer } from 'realtime-progress/server';
 import { createProgressServer } from '../../src/server/index.js';
+import { listen, type RunningExample, runAsScript } from '../shared/serve.js';
 import { simulateTask } from '../shared/simulate-task.js';
 
 /** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
-export async function start(
-  port = 3000,
-  host = '127.0.0.1',
-): Promise<{ url: string; close(): Promise<void> }> {
+export async function start(port = 3000, host = '127.0.0.1'): Promise<RunningExample> {
   const app = express();
   const httpServer = createServer(app);
   const progress = createProgressServer(httpServer);
@@ -33,19 +29,7 @@ export async function start(
     simulateTask(progress, taskId, stop.signal).catch((error) => stop.signal.aborted || console.error(error));
   });
 
-  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
-  return {
-    url: `http://${host}:${(httpServer.address() as AddressInfo).port}`,
-    async close() {
-      stop.abort();
-      await progress.close(); // closes the WebSockets; the http server is the app's to close
-      httpServer.closeAllConnections();
-      await new Promise((resolve) => httpServer.close(resolve));
-    },
-  };
+  return listen(httpServer, progress, stop, port, host);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
-  console.log(`express example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
-}
+await runAsScript(import.meta.url, 'express', start);

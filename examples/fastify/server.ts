@@ -10,17 +10,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 // In your app: import { createProgressServer } from 'realtime-progress/server';
 import { createProgressServer } from '../../src/server/index.js';
+import { type RunningExample, runAsScript } from '../shared/serve.js';
 import { simulateTask } from '../shared/simulate-task.js';
 
 /** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
-export async function start(
-  port = 3000,
-  host = '127.0.0.1',
-): Promise<{ url: string; close(): Promise<void> }> {
+export async function start(port = 3000, host = '127.0.0.1'): Promise<RunningExample> {
   const fastify = Fastify();
   const progress = createProgressServer(fastify.server);
   const stop = new AbortController();
@@ -51,7 +48,4 @@ export async function start(
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
-  console.log(`fastify example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
-}
+await runAsScript(import.meta.url, 'fastify', start);

@@ -7,17 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 // In your app: import { createProgressServer } from 'realtime-progress/server';
 import { createProgressServer } from '../../src/server/index.js';
+import { listen, type RunningExample, runAsScript } from '../shared/serve.js';
 import { simulateTask } from '../shared/simulate-task.js';
 
 /** Starts the example on `port` (0 picks a free one); `close()` stops everything it started. */
-export async function start(
-  port = 3000,
-  host = '127.0.0.1',
-): Promise<{ url: string; close(): Promise<void> }> {
+export async function start(port = 3000, host = '127.0.0.1'): Promise<RunningExample> {
   const httpServer = createServer();
   const progress = createProgressServer(httpServer);
   const stop = new AbortController();
@@ -35,19 +31,7 @@ export async function start(
   // The REST API answers its own routes and hands every other request to `next`.
   httpServer.on('request', (req, res) => progress.nodeHandler(req, res, () => void ownRoutes(req, res)));
 
-  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
-  return {
-    url: `http://${host}:${(httpServer.address() as AddressInfo).port}`,
-    async close() {
-      stop.abort();
-      await progress.close(); // closes the WebSockets; the http server is the app's to close
-      httpServer.closeAllConnections();
-      await new Promise((resolve) => httpServer.close(resolve));
-    },
-  };
+  return listen(httpServer, progress, stop, port, host);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { url } = await start(Number(process.env.PORT ?? 3000), process.env.HOST);
-  console.log(`node:http example on ${url} (WebSocket ${url.replace('http', 'ws')}/api/v1/ws)`);
-}
+await runAsScript(import.meta.url, 'node:http', start);
