@@ -19,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import type { WebSocketConstructor } from '../src/client/index.js';
+import { BUNDLE_OPTIONS } from './lib/build.js';
 import { benchUpdate, progressMessage, sentAtOf } from './systems/wire.js';
 
 type ClientModule = typeof import('../src/client/index.js');
@@ -48,12 +49,7 @@ async function loadBuiltClient(): Promise<ClientModule> {
     await build({
       entryPoints: [values.entry],
       outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'es2022',
-      packages: 'external',
-      logLevel: 'warning',
+      ...BUNDLE_OPTIONS,
     });
     return (await import(pathToFileURL(outfile).href)) as ClientModule;
   } finally {

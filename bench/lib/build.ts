@@ -6,10 +6,20 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 /** The environment variable that tells the child processes where the build is. */
 export const BUILD_DIR_ENV = 'BENCH_OURS_BUILD';
+
+/** How every bench bundle of our code is built: like tsup's `dist/`. */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'es2022',
+  packages: 'external',
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
 
 export async function buildOurs(root: string, outdir: string): Promise<void> {
   mkdirSync(outdir, { recursive: true });
@@ -21,11 +31,6 @@ export async function buildOurs(root: string, outdir: string): Promise<void> {
       sql: join('src', 'adapters', 'storage', 'sql', 'index.ts'),
     },
     outdir,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'es2022',
-    packages: 'external',
-    logLevel: 'warning',
+    ...BUNDLE_OPTIONS,
   });
 }
