@@ -27,7 +27,7 @@ describe('react binding size', () => {
     const client = await gzipBytes('src/client/index.ts');
     const withReact = await gzipBytes('src/react/index.ts');
     const added = withReact - client;
-    console.log(`client ${client} B gzip; react binding adds ${added} B gzip (${withReact} B together)`);
+    console.info(`client ${client} B gzip; react binding adds ${added} B gzip (${withReact} B together)`);
     expect(added).toBeLessThanOrEqual(REACT_BUDGET_BYTES);
   });
 });
