@@ -1,12 +1,14 @@
 /**
- * SQL storage write rate: `npx tsx bench/sql-write.ts`.
+ * SQL storage write rate: `npx tsx bench/sql-write.ts [sqlite|postgres|mariadb]` (all by default).
  *
  * For SQLite (temp file, WAL), PostgreSQL and MariaDB/MySQL (skipped when unreachable):
  * - batched: group commit (defaults: 500 events, 2 ms), 1,000 concurrent publishers each
  *   awaiting its own appends, 100 tasks, 100,000 events;
  * - unbatched: `batch.maxEvents: 1` (one transaction per event), 100 publishers, fewer events;
  * - latency: an open-loop 5,000 events/s for 3 s (SQLite and PostgreSQL), measured from each
- *   event's scheduled send time, so a stall is not hidden by sending less (coordinated omission).
+ *   event's scheduled send time, so a stall is not hidden by sending less (coordinated omission);
+ * - CPU per event (SQLite, whose database runs in this process): batches of one event per task,
+ *   the shape a busy server's batches take, 50,000 events after 10,000 of warm-up.
  * Prints the median of 3 runs. Default retention (100 events per task) applies, so steady-state
  * batches also trim old history, as in production.
  */
@@ -28,6 +30,8 @@ const BATCHED_PUBLISHERS = 1_000;
 const UNBATCHED_PUBLISHERS = 100;
 const LATENCY_RATE_PER_S = 5_000;
 const LATENCY_DURATION_MS = 3_000;
+const CPU_EVENTS = 50_000;
+const CPU_WARMUP_EVENTS = 10_000;
 
 // biome-ignore lint/suspicious/noExplicitAny: the bench has no host schema.
 type AnyKysely = Kysely<any>;
@@ -36,6 +40,8 @@ interface Target {
   readonly label: string;
   readonly unbatchedEvents: number;
   readonly latency: boolean;
+  /** Whether the database runs in this process, so that its CPU time is ours to measure. */
+  readonly inProcess: boolean;
   /** A fresh database handle and a function that disposes of it (and of any file). */
   open(): { db: AnyKysely; dispose: () => Promise<void> };
   available(): Promise<boolean>;
@@ -58,6 +64,7 @@ const targets: Target[] = [
     label: 'SQLite (file, WAL)',
     unbatchedEvents: 5_000,
     latency: true,
+    inProcess: true,
     available: async () => true,
     open() {
       const dir = mkdtempSync(join(tmpdir(), 'rp-bench-'));
@@ -77,6 +84,7 @@ const targets: Target[] = [
     label: 'PostgreSQL',
     unbatchedEvents: 3_000,
     latency: true,
+    inProcess: false,
     available: () => reachable(5432),
     open() {
       const pool = new pg.Pool({
@@ -94,6 +102,7 @@ const targets: Target[] = [
     label: 'MariaDB',
     unbatchedEvents: 2_000,
     latency: false,
+    inProcess: false,
     available: () => reachable(3306),
     open() {
       const pool = createPool({
@@ -194,6 +203,23 @@ async function latency(target: Target): Promise<[number, number]> {
   });
 }
 
+/** Process CPU time (us) per appended event, in batches of one event for each of the tasks. */
+async function cpuPerEvent(target: Target): Promise<number> {
+  return withStorage(target, {}, async (storage) => {
+    let next = 0;
+    const appendBatches = async (events: number) => {
+      for (const end = next + events; next < end; ) {
+        await storage.appendEvents(Array.from({ length: TASKS }, () => event(next++)));
+      }
+    };
+    await appendBatches(CPU_WARMUP_EVENTS);
+    const before = process.cpuUsage();
+    await appendBatches(CPU_EVENTS);
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / CPU_EVENTS;
+  });
+}
+
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -204,17 +230,20 @@ interface Row {
   unbatched: number[];
   p50: number[];
   p99: number[];
+  cpu: number[];
 }
 
 async function main(): Promise<void> {
   const benchStarted = performance.now();
+  const only = process.argv[2]?.toLowerCase();
   const live: Target[] = [];
   for (const target of targets) {
+    if (only !== undefined && !target.label.toLowerCase().startsWith(only)) continue;
     if (await target.available()) live.push(target);
     else console.log(`${target.label}: not reachable, skipped`);
   }
   const rows = new Map<Target, Row>(
-    live.map((target) => [target, { batched: [], unbatched: [], p50: [], p99: [] }]),
+    live.map((target) => [target, { batched: [], unbatched: [], p50: [], p99: [], cpu: [] }]),
   );
   for (let run = 1; run <= RUNS; run++) {
     for (const target of live) {
@@ -228,8 +257,9 @@ async function main(): Promise<void> {
         row.p50.push(p50);
         row.p99.push(p99);
       }
+      if (target.inProcess) row.cpu.push(await cpuPerEvent(target));
       console.log(
-        `run ${run} ${target.label}: batched ${Math.round(row.batched.at(-1)!)} ev/s, unbatched ${Math.round(row.unbatched.at(-1)!)} ev/s${target.latency ? `, p99 ${row.p99.at(-1)!.toFixed(1)} ms` : ''}`,
+        `run ${run} ${target.label}: batched ${Math.round(row.batched.at(-1)!)} ev/s, unbatched ${Math.round(row.unbatched.at(-1)!)} ev/s${target.latency ? `, p99 ${row.p99.at(-1)!.toFixed(1)} ms` : ''}${target.inProcess ? `, ${row.cpu.at(-1)!.toFixed(1)} us CPU/event` : ''}`,
       );
     }
   }
@@ -248,6 +278,7 @@ async function main(): Promise<void> {
         'speed-up': `${fmt(median(row.batched) / median(row.unbatched), 1)}x`,
         [`p50 ms @${LATENCY_RATE_PER_S}/s`]: target.latency ? fmt(median(row.p50), 1) : '-',
         [`p99 ms @${LATENCY_RATE_PER_S}/s`]: target.latency ? fmt(median(row.p99), 1) : '-',
+        [`CPU us/event (${TASKS}-task batches)`]: target.inProcess ? fmt(median(row.cpu), 1) : '-',
       };
     }),
   );

@@ -292,7 +292,7 @@ describe('group commit', () => {
   const firstWords = (statements: readonly string[]) =>
     statements.map((text) => text.trim().split(/\s/)[0]!.toUpperCase());
 
-  it('runs the same seven statements, word for word, for a batch of 500 events as for one of 5', async () => {
+  it('runs the same eight statements, word for word, for a batch of 500 events as for one of 5', async () => {
     const { db, statements } = statementLog();
     const storage = storageOn(db, { retention: { maxEventsPerTask: 2 } });
     const batch = (from: number, count: number) =>
@@ -302,7 +302,17 @@ describe('group commit', () => {
     await storage.appendEvents(batch(501, 500));
     const large = statements.splice(0);
     const results = await storage.appendEvents(batch(1001, 5));
-    expect(firstWords(large)).toEqual(['BEGIN', 'INSERT', 'SELECT', 'INSERT', 'INSERT', 'DELETE', 'COMMIT']);
+    // Lock, stamp, history, snapshots, trim, stamp: the task rows are not read back (known snapshots).
+    expect(firstWords(large)).toEqual([
+      'BEGIN',
+      'UPDATE',
+      'SELECT',
+      'INSERT',
+      'INSERT',
+      'DELETE',
+      'SELECT',
+      'COMMIT',
+    ]);
     expect(statements).toEqual(large);
     expect(seqs(results)).toEqual([11, 11, 11, 11, 11]);
     const kept = await storage.getHistory('task-3', { limit: 10, afterSeq: 0 });
@@ -321,10 +331,18 @@ describe('group commit', () => {
       Array.from({ length: 2500 }, (_, n) => progress(`task-${n}`, n + 1)),
     );
     expect(seqs(results)).toEqual(Array.from({ length: 2500 }, () => 1));
-    // Reserve and read the task rows, then history and snapshots: three statements each.
-    const reserveAndRead = ['INSERT', 'SELECT', 'INSERT', 'SELECT', 'INSERT', 'SELECT'];
+    // Lock and stamp, read the task rows, then history and snapshots: three statements each.
+    const read = ['SELECT', 'SELECT', 'SELECT'];
     const writes = ['INSERT', 'INSERT', 'INSERT', 'INSERT', 'INSERT', 'INSERT'];
-    expect(firstWords(statements)).toEqual(['BEGIN', ...reserveAndRead, ...writes, 'COMMIT']);
+    expect(firstWords(statements)).toEqual([
+      'BEGIN',
+      'UPDATE',
+      'SELECT',
+      ...read,
+      ...writes,
+      'SELECT',
+      'COMMIT',
+    ]);
     expect((await storage.getStats()).totalTasks).toBe(2500);
     expect((await storage.getHistory('task-2499', { limit: 10 })).map((event) => event.payload)).toEqual([
       expect.objectContaining({ message: 'event 2500', completed_steps: 2500 }),
@@ -355,6 +373,89 @@ describe('group commit', () => {
     await sql`ALTER TABLE rp_away RENAME TO rp_progress_history`.execute(db);
     // The failed batch took no seq.
     expect(seqs(await storage.appendEvents([progress('t', 3)]))).toEqual([2]);
+  });
+});
+
+describe('known snapshots: task rows read back only when something else wrote', () => {
+  /** The parameters of each statement that read task rows. */
+  function taskReads(): { db: AnyKysely; reads: unknown[][] } {
+    const reads: unknown[][] = [];
+    const db = new Kysely({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+      log: (event) => {
+        if (event.level === 'query' && /^\s*SELECT \* FROM "rp_tasks"/.test(event.query.sql))
+          reads.push([...event.query.parameters]);
+      },
+    });
+    cleanups.push(() => db.destroy());
+    return { db, reads };
+  }
+
+  it('reads only the tasks it has not written itself', async () => {
+    const { db, reads } = taskReads();
+    const storage = storageOn(db);
+    await storage.migrate();
+    expect(seqs(await storage.appendEvents([progress('a', 1), progress('b', 2)]))).toEqual([1, 1]);
+    expect(seqs(await storage.appendEvents([progress('a', 3), progress('b', 4)]))).toEqual([2, 2]);
+    expect(seqs(await storage.appendEvents([progress('a', 5), progress('c', 6)]))).toEqual([3, 1]);
+    expect(reads).toEqual([['["a","b"]'], ['["c"]']]);
+  });
+
+  it('reads them again after a write on the same connection: another adapter, the host, its own sessions', async () => {
+    const { db, reads } = taskReads();
+    const first = storageOn(db);
+    const second = storageOn(db);
+    await first.migrate();
+    expect(seqs(await first.appendEvents([progress('t', 1)]))).toEqual([1]);
+    expect(seqs(await second.appendEvents([progress('t', 2)]))).toEqual([2]);
+    expect(seqs(await first.appendEvents([progress('t', 3)]))).toEqual([3]);
+    await sql`CREATE TABLE host_table (x integer)`.execute(db);
+    await sql`INSERT INTO host_table VALUES (1)`.execute(db);
+    expect(seqs(await first.appendEvents([progress('t', 4)]))).toEqual([4]);
+    await first.saveSession({
+      clientId: 'c1',
+      userId: 'u',
+      projectId: 'p',
+      subscriptions: { t: 4 },
+      lastActiveAtMs: T0,
+      expiresAtMs: T0 + 60_000,
+    });
+    expect(seqs(await first.appendEvents([progress('t', 5)]))).toEqual([5]);
+    expect(seqs(await first.appendEvents([progress('t', 6)]))).toEqual([6]);
+    // One read per batch that followed someone else's write; none for the last one.
+    expect(reads).toHaveLength(5);
+    const history = await first.getHistory('t', { limit: 10 });
+    expect(history.map((event) => [event.seq, event.payload])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => [n, expect.objectContaining({ message: `event ${n}` })]),
+    );
+  });
+
+  it("reads them again after another connection's commit, so seqs stay gapless", async () => {
+    const file = fileDb();
+    const one = storageOn(file.open());
+    const other = storageOn(file.open());
+    await one.migrate();
+    const order = [one, other, one, one, other, other, one];
+    for (const [index, storage] of order.entries()) {
+      expect(seqs(await storage.appendEvents([progress('t', index + 1)]))).toEqual([index + 1]);
+    }
+    const snapshot = await other.getSnapshot('t');
+    expect([snapshot?.seq, snapshot?.state.message]).toEqual([7, 'event 7']);
+  });
+
+  it('keeps a snapshot a failed batch did not change, and the failed batch takes no seq', async () => {
+    const { db, reads } = taskReads();
+    const storage = storageOn(db);
+    expect(seqs(await storage.appendEvents([progress('t', 1)]))).toEqual([1]);
+    // A batch that fails after its lock: the history table is gone.
+    await sql`ALTER TABLE rp_progress_history RENAME TO rp_away`.execute(db);
+    await expect(storage.appendEvents([progress('t', 2)])).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+    });
+    await sql`ALTER TABLE rp_away RENAME TO rp_progress_history`.execute(db);
+    expect(seqs(await storage.appendEvents([progress('t', 3)]))).toEqual([2]);
+    expect((await storage.getSnapshot('t'))?.state.message).toBe('event 3');
+    expect(reads).toEqual([['["t"]']]);
   });
 });
 

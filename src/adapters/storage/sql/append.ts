@@ -27,7 +27,11 @@ export async function appendBatch(
 ): Promise<AppendResult[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute((trx) => appendInTransaction(trx, ctx, events));
+      const { results, snapshots } = await db
+        .transaction()
+        .execute((trx) => appendInTransaction(trx, ctx, events));
+      ctx.ops.committed?.(snapshots);
+      return results;
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isTransientError(ctx.dialect, error)) throw error;
       // A short random pause lets the transaction that won the lock commit first.
@@ -40,7 +44,7 @@ async function appendInTransaction(
   trx: Transaction<SqlSchema>,
   ctx: AppendContext,
   events: readonly NewTaskEvent[],
-): Promise<AppendResult[]> {
+): Promise<{ results: AppendResult[]; snapshots: TaskSnapshot[] }> {
   // Sorted so that every writer locks rows in the same order: no deadlock cycles.
   const taskIds = [...new Set(events.map((event) => event.taskId))].sort();
   const snapshots = await ctx.ops.lockTasks(trx, taskIds, events[0]?.timestampMs ?? 0);
@@ -65,14 +69,15 @@ async function appendInTransaction(
   // at all (a batch with more than maxEventsPerTask events of one task), so the trim only ever
   // deletes rows of earlier batches.
   const keepFrom = (taskId: string) => (changed.get(taskId)?.seq ?? 0) - ctx.maxEventsPerTask;
+  const written = [...changed.values()];
   await ctx.ops.write(trx, {
     history: stored
       .filter(({ event }) => event.seq > keepFrom(event.taskId))
       .map(({ event, state }) => historyRow(event, state)),
-    snapshots: [...changed.values()],
+    snapshots: written,
     trims: trimRanges(ctx.maxEventsPerTask, previousSeqs, changed),
   });
-  return results;
+  return { results, snapshots: written };
 }
 
 /**

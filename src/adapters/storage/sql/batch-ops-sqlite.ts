@@ -8,10 +8,12 @@
  * events (one per task); 49 and 42 for batches of 200. SQLite's own work, mostly inserting
  * each history row into its four b-trees and rewriting each task's row, is about 40 of it.
  */
-import { type RawBuilder, type Selectable, sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
+import type { TaskSnapshot } from '../types.js';
 import { type BatchOps, HISTORY_COLUMNS, TASK_COLUMNS } from './batch-ops.js';
+import { type DatabaseStamp, KnownSnapshots } from './known-snapshots.js';
 import { snapshotFromRow, taskRow } from './rows.js';
-import type { TableNames, TasksTable } from './schema.js';
+import type { SqlSchema, TableNames, TasksTable } from './schema.js';
 
 /**
  * Rows per statement. Not a parameter limit (each statement has one); it bounds the size of
@@ -44,23 +46,35 @@ export function sqliteBatchOps(tables: TableNames): BatchOps {
   const tasks = sql.table(tables.tasks);
   const historyColumns = columnsOf(HISTORY_COLUMNS);
   const taskColumns = columnsOf(TASK_COLUMNS);
+  const known = new KnownSnapshots();
   // `WHERE true`: without it SQLite would read the upsert's ON CONFLICT as a join's ON.
   const insertRows = (table: RawBuilder<unknown>, columns: ReturnType<typeof columnsOf>, json: string) =>
     sql`INSERT INTO ${table} (${columns.list}) SELECT ${columns.fields} FROM json_each(${json}) WHERE true`;
+  const readStamp = async (trx: Transaction<SqlSchema>): Promise<DatabaseStamp> => {
+    const { rows } = await sql<{ version: number; changes: number }>`
+      SELECT data_version AS version, total_changes() AS changes FROM pragma_data_version()`.execute(trx);
+    return `${rows[0]?.version}:${rows[0]?.changes}`;
+  };
 
   return {
-    async lockTasks(trx, taskIds, nowMs) {
-      const snapshots = new Map<string, ReturnType<typeof snapshotFromRow>>();
-      for (const ids of chunks(taskIds, ROWS_PER_STATEMENT)) {
-        const json = JSON.stringify(ids);
-        // The insert comes first: it takes the database's write lock before anything is read,
-        // so no other connection can give a brand-new task its first seq meanwhile.
-        await sql`
-          INSERT INTO ${tasks} (task_id, seq, status, state, error, result, created_at, updated_at)
-          SELECT value, 0, 'pending', 'null', '', 'null', ${nowMs}, ${nowMs} FROM json_each(${json}) WHERE true
-          ON CONFLICT (task_id) DO NOTHING`.execute(trx);
+    async lockTasks(trx, taskIds) {
+      // A write that changes nothing takes the database's write lock before anything is read:
+      // nothing else commits until this batch does, so the stamp and the rows read next are
+      // those the batch writes over. (No row needs reserving: the lock covers new tasks too.)
+      await sql`UPDATE ${tasks} SET seq = seq WHERE false`.execute(trx);
+      known.begin(await readStamp(trx));
+      const snapshots = new Map<string, TaskSnapshot | null>();
+      const unknown: string[] = [];
+      for (const taskId of taskIds) {
+        const snapshot = known.get(taskId);
+        if (snapshot === undefined) unknown.push(taskId);
+        else snapshots.set(taskId, snapshot);
+      }
+      for (const ids of chunks(unknown, ROWS_PER_STATEMENT)) {
         const { rows } = await sql<Selectable<TasksTable>>`
-          SELECT * FROM ${tasks} WHERE task_id IN (SELECT value FROM json_each(${json}))`.execute(trx);
+          SELECT * FROM ${tasks} WHERE task_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`.execute(
+          trx,
+        );
         for (const row of rows) snapshots.set(row.task_id, snapshotFromRow(row));
       }
       return snapshots;
@@ -70,8 +84,7 @@ export function sqliteBatchOps(tables: TableNames): BatchOps {
       for (const batch of chunks(rows, ROWS_PER_STATEMENT)) {
         await insertRows(history, historyColumns, rowsJson(batch, HISTORY_COLUMNS)).execute(trx);
       }
-      // Every row exists (reserved by lockTasks), so the upsert updates them all, created_at
-      // too, since a reserved row only carries a placeholder time.
+      // created_at too: a row reserved by an earlier version of this adapter carries a placeholder time.
       for (const batch of chunks(snapshots.map(taskRow), ROWS_PER_STATEMENT)) {
         await sql`${insertRows(tasks, taskColumns, rowsJson(batch, TASK_COLUMNS))}
           ON CONFLICT (task_id) DO UPDATE SET seq = excluded.seq, status = excluded.status,
@@ -89,6 +102,9 @@ export function sqliteBatchOps(tables: TableNames): BatchOps {
           trx,
         );
       }
+      known.written(await readStamp(trx));
     },
+
+    committed: (snapshots) => known.committed(snapshots),
   };
 }

@@ -50,17 +50,20 @@ export interface TrimRange {
 /** What a batch writes once its events are applied. */
 export interface BatchWrite {
   readonly history: readonly HistoryRow[];
-  /** New snapshots of the tasks that changed; their rows exist and are locked. */
+  /** New snapshots of the tasks that changed (on PostgreSQL and MySQL, of rows locked). */
   readonly snapshots: readonly TaskSnapshot[];
   /** Retention: older events to delete (never rows of `history`). */
   readonly trims: readonly TrimRange[];
 }
 
-/** What a batch needs from the database; both methods run inside the batch's transaction. */
+/**
+ * What a batch needs from the database; `lockTasks` and `write` run inside the batch's
+ * transaction.
+ */
 export interface BatchOps {
   /**
-   * Makes sure each task (ids sorted, so every writer locks in the same order) has a row,
-   * locks those rows, and returns their snapshots (`null` for a task with no events yet).
+   * Locks the batch's tasks (ids sorted, so every writer locks in the same order) and returns
+   * their snapshots: `null`, or no entry, for a task with no events yet.
    */
   lockTasks(
     trx: Transaction<SqlSchema>,
@@ -68,6 +71,8 @@ export interface BatchOps {
     nowMs: number,
   ): Promise<Map<string, TaskSnapshot | null>>;
   write(trx: Transaction<SqlSchema>, batch: BatchWrite): Promise<void>;
+  /** Called once the batch's transaction has committed, with the snapshots it wrote. */
+  committed?(snapshots: readonly TaskSnapshot[]): void;
 }
 
 /** Rows per multi-row statement: ~13 parameters each stays below SQLite's 32,766. */
