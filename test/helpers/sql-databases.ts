@@ -35,9 +35,14 @@ export function tempDir(): { path: string; remove: () => void } {
 
 /** SQLite through better-sqlite3; files use WAL, as we recommend. */
 export function sqliteDb(file = ':memory:'): AnyKysely {
+  return sqliteConnection(file).db;
+}
+
+/** SQLite as a host that passes `sqliteDatabase` sets it up: a Kysely instance and the database behind it. */
+export function sqliteConnection(file = ':memory:'): { db: AnyKysely; database: Database.Database } {
   const database = new Database(file);
   if (file !== ':memory:') database.pragma('journal_mode = WAL');
-  return new Kysely({ dialect: new SqliteDialect({ database }) });
+  return { db: new Kysely({ dialect: new SqliteDialect({ database }) }), database };
 }
 
 export interface PgOptions {

@@ -11,11 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSqlStorage,
   migrateSqlStorage,
+  type SqliteDatabaseHandle,
   type SqlStorage,
+  type SqlStorageOptions,
 } from '../../src/adapters/storage/sql/index.js';
 import type { NewTaskEvent } from '../../src/adapters/storage/types.js';
 import { isProgressError } from '../../src/shared/errors.js';
-import { type AnyKysely, sqliteDb, tempDir } from '../helpers/sql-databases.js';
+import { type AnyKysely, sqliteConnection, sqliteDb, tempDir } from '../helpers/sql-databases.js';
 
 const T0 = 1_704_067_200_000;
 
@@ -196,7 +198,7 @@ describe('sql storage on a SQLite file', () => {
 });
 
 describe('several processes on one SQLite file', () => {
-  it('gives gapless seqs 1..N when three processes write the same tasks at once', async () => {
+  it('gives gapless seqs 1..N when three processes write the same tasks at once, one through sqliteDatabase', async () => {
     const file = fileDb();
     await migrateSqlStorage({ db: file.open() });
     const writer = fileURLToPath(new URL('../helpers/sqlite-writer-process.ts', import.meta.url));
@@ -207,7 +209,15 @@ describe('several processes on one SQLite file', () => {
           new Promise<void>((resolve, reject) => {
             const child = spawn(
               process.execPath,
-              ['--import', 'tsx', writer, file.file, String(w), String(perWriter)],
+              [
+                '--import',
+                'tsx',
+                writer,
+                file.file,
+                String(w),
+                String(perWriter),
+                w === 1 ? 'prepared' : 'kysely',
+              ],
               {
                 stdio: ['ignore', 'ignore', 'pipe'],
               },
@@ -376,86 +386,162 @@ describe('group commit', () => {
   });
 });
 
-describe('known snapshots: task rows read back only when something else wrote', () => {
-  /** The parameters of each statement that read task rows. */
-  function taskReads(): { db: AnyKysely; reads: unknown[][] } {
-    const reads: unknown[][] = [];
-    const db = new Kysely({
-      dialect: new SqliteDialect({ database: new Database(':memory:') }),
-      log: (event) => {
-        if (event.level === 'query' && /^\s*SELECT \* FROM "rp_tasks"/.test(event.query.sql))
-          reads.push([...event.query.parameters]);
-      },
-    });
-    cleanups.push(() => db.destroy());
-    return { db, reads };
-  }
+/**
+ * A SQLite connection for one of the two append paths, counting the task rows that appends read
+ * back: through Kysely's log (one JSON list of ids per statement) or through the prepared
+ * statement's `get` (one id per call).
+ */
+interface AppendPath {
+  readonly name: string;
+  open(file?: string): { db: AnyKysely; options: Partial<SqlStorageOptions>; reads: string[] };
+}
 
-  it('reads only the tasks it has not written itself', async () => {
-    const { db, reads } = taskReads();
-    const storage = storageOn(db);
-    await storage.migrate();
-    expect(seqs(await storage.appendEvents([progress('a', 1), progress('b', 2)]))).toEqual([1, 1]);
-    expect(seqs(await storage.appendEvents([progress('a', 3), progress('b', 4)]))).toEqual([2, 2]);
-    expect(seqs(await storage.appendEvents([progress('a', 5), progress('c', 6)]))).toEqual([3, 1]);
-    expect(reads).toEqual([['["a","b"]'], ['["c"]']]);
+const TASK_READ = /^\s*SELECT \* FROM "rp_tasks"/;
+
+const APPEND_PATHS: readonly AppendPath[] = [
+  {
+    name: 'Kysely statements',
+    open(file = ':memory:') {
+      const reads: string[] = [];
+      const database = new Database(file);
+      if (file !== ':memory:') database.pragma('journal_mode = WAL');
+      const db = new Kysely({
+        dialect: new SqliteDialect({ database }),
+        log: (event) => {
+          if (event.level === 'query' && TASK_READ.test(event.query.sql))
+            reads.push(...(JSON.parse(String(event.query.parameters[0])) as string[]));
+        },
+      });
+      cleanups.push(() => db.destroy());
+      return { db, options: {}, reads };
+    },
+  },
+  {
+    name: 'prepared statements (sqliteDatabase)',
+    open(file = ':memory:') {
+      const reads: string[] = [];
+      const { db, database } = sqliteConnection(file);
+      cleanups.push(() => db.destroy());
+      const counting: SqliteDatabaseHandle = {
+        prepare(source) {
+          const statement = database.prepare(source);
+          if (!TASK_READ.test(source)) return statement;
+          return {
+            run: (...params: unknown[]) => statement.run(...params),
+            get: (...params: unknown[]) => {
+              reads.push(String(params[0]));
+              return statement.get(...params);
+            },
+          };
+        },
+        get inTransaction() {
+          return database.inTransaction;
+        },
+      };
+      return { db, options: { sqliteDatabase: counting }, reads };
+    },
+  },
+];
+
+describe.each(APPEND_PATHS)(
+  'known snapshots, $name: task rows read back only when something else wrote',
+  (path) => {
+    it('reads only the tasks it has not written itself', async () => {
+      const { db, options, reads } = path.open();
+      const storage = storageOn(db, options);
+      await storage.migrate();
+      expect(seqs(await storage.appendEvents([progress('a', 1), progress('b', 2)]))).toEqual([1, 1]);
+      expect(seqs(await storage.appendEvents([progress('a', 3), progress('b', 4)]))).toEqual([2, 2]);
+      expect(seqs(await storage.appendEvents([progress('a', 5), progress('c', 6)]))).toEqual([3, 1]);
+      expect(reads).toEqual(['a', 'b', 'c']);
+    });
+
+    it('reads them again after a write on the same connection: another adapter, the host, its own sessions', async () => {
+      const { db, options, reads } = path.open();
+      const first = storageOn(db, options);
+      const second = storageOn(db, options);
+      await first.migrate();
+      expect(seqs(await first.appendEvents([progress('t', 1)]))).toEqual([1]);
+      expect(seqs(await second.appendEvents([progress('t', 2)]))).toEqual([2]);
+      expect(seqs(await first.appendEvents([progress('t', 3)]))).toEqual([3]);
+      await sql`CREATE TABLE host_table (x integer)`.execute(db);
+      await sql`INSERT INTO host_table VALUES (1)`.execute(db);
+      expect(seqs(await first.appendEvents([progress('t', 4)]))).toEqual([4]);
+      await first.saveSession({
+        clientId: 'c1',
+        userId: 'u',
+        projectId: 'p',
+        subscriptions: { t: 4 },
+        lastActiveAtMs: T0,
+        expiresAtMs: T0 + 60_000,
+      });
+      expect(seqs(await first.appendEvents([progress('t', 5)]))).toEqual([5]);
+      expect(seqs(await first.appendEvents([progress('t', 6)]))).toEqual([6]);
+      // One read per batch that followed someone else's write; none for the last one.
+      expect(reads).toEqual(['t', 't', 't', 't', 't']);
+      const history = await first.getHistory('t', { limit: 10 });
+      expect(history.map((event) => [event.seq, event.payload])).toEqual(
+        [1, 2, 3, 4, 5, 6].map((n) => [n, expect.objectContaining({ message: `event ${n}` })]),
+      );
+    });
+
+    it("reads them again after another connection's commit, so seqs stay gapless", async () => {
+      const file = fileDb();
+      const first = path.open(file.file);
+      const second = path.open(file.file);
+      const one = storageOn(first.db, first.options);
+      const other = storageOn(second.db, second.options);
+      await one.migrate();
+      const order = [one, other, one, one, other, other, one];
+      for (const [index, storage] of order.entries()) {
+        expect(seqs(await storage.appendEvents([progress('t', index + 1)]))).toEqual([index + 1]);
+      }
+      const snapshot = await other.getSnapshot('t');
+      expect([snapshot?.seq, snapshot?.state.message]).toEqual([7, 'event 7']);
+      // Each adapter read the row back on every batch after a batch of the other one.
+      expect([first.reads, second.reads]).toEqual([
+        ['t', 't', 't'],
+        ['t', 't'],
+      ]);
+    });
+
+    it('keeps a snapshot a failed batch did not change, and the failed batch takes no seq', async () => {
+      const { db, options, reads } = path.open();
+      const storage = storageOn(db, options);
+      expect(seqs(await storage.appendEvents([progress('t', 1)]))).toEqual([1]);
+      // A batch that fails after its lock: the history table is gone.
+      await sql`ALTER TABLE rp_progress_history RENAME TO rp_away`.execute(db);
+      await expect(storage.appendEvents([progress('t', 2)])).rejects.toMatchObject({
+        code: 'STORAGE_UNAVAILABLE',
+      });
+      await sql`ALTER TABLE rp_away RENAME TO rp_progress_history`.execute(db);
+      expect(seqs(await storage.appendEvents([progress('t', 3)]))).toEqual([2]);
+      expect((await storage.getSnapshot('t'))?.state.message).toBe('event 3');
+      expect(reads).toEqual(['t']);
+    });
+  },
+);
+
+describe('sqliteDatabase', () => {
+  it('refuses a database that is not the one behind db, naming the option, and stores nothing', async () => {
+    const db = memoryDb();
+    const other = new Database(':memory:');
+    cleanups.push(() => other.close());
+    const storage = storageOn(db, { sqliteDatabase: other });
+    const failed = await storage.appendEvents([progress('t', 1)]).catch((error: unknown) => error);
+    expect(isProgressError(failed) && failed.code).toBe('STORAGE_UNAVAILABLE');
+    expect((failed as Error).message).toMatch(/sqliteDatabase is not the better-sqlite3 database behind db/);
+    expect(await storage.getSnapshot('t')).toBeNull();
   });
 
-  it('reads them again after a write on the same connection: another adapter, the host, its own sessions', async () => {
-    const { db, reads } = taskReads();
-    const first = storageOn(db);
-    const second = storageOn(db);
-    await first.migrate();
-    expect(seqs(await first.appendEvents([progress('t', 1)]))).toEqual([1]);
-    expect(seqs(await second.appendEvents([progress('t', 2)]))).toEqual([2]);
-    expect(seqs(await first.appendEvents([progress('t', 3)]))).toEqual([3]);
-    await sql`CREATE TABLE host_table (x integer)`.execute(db);
-    await sql`INSERT INTO host_table VALUES (1)`.execute(db);
-    expect(seqs(await first.appendEvents([progress('t', 4)]))).toEqual([4]);
-    await first.saveSession({
-      clientId: 'c1',
-      userId: 'u',
-      projectId: 'p',
-      subscriptions: { t: 4 },
-      lastActiveAtMs: T0,
-      expiresAtMs: T0 + 60_000,
-    });
-    expect(seqs(await first.appendEvents([progress('t', 5)]))).toEqual([5]);
-    expect(seqs(await first.appendEvents([progress('t', 6)]))).toEqual([6]);
-    // One read per batch that followed someone else's write; none for the last one.
-    expect(reads).toHaveLength(5);
-    const history = await first.getHistory('t', { limit: 10 });
-    expect(history.map((event) => [event.seq, event.payload])).toEqual(
-      [1, 2, 3, 4, 5, 6].map((n) => [n, expect.objectContaining({ message: `event ${n}` })]),
-    );
-  });
-
-  it("reads them again after another connection's commit, so seqs stay gapless", async () => {
-    const file = fileDb();
-    const one = storageOn(file.open());
-    const other = storageOn(file.open());
-    await one.migrate();
-    const order = [one, other, one, one, other, other, one];
-    for (const [index, storage] of order.entries()) {
-      expect(seqs(await storage.appendEvents([progress('t', index + 1)]))).toEqual([index + 1]);
+  it('is refused at construction on PostgreSQL and MySQL', () => {
+    const database = new Database(':memory:');
+    cleanups.push(() => database.close());
+    for (const dialect of ['postgres', 'mysql'] as const) {
+      expect(() => createSqlStorage({ db: memoryDb(), dialect, sqliteDatabase: database })).toThrow(
+        /sqliteDatabase is for SQLite only/,
+      );
     }
-    const snapshot = await other.getSnapshot('t');
-    expect([snapshot?.seq, snapshot?.state.message]).toEqual([7, 'event 7']);
-  });
-
-  it('keeps a snapshot a failed batch did not change, and the failed batch takes no seq', async () => {
-    const { db, reads } = taskReads();
-    const storage = storageOn(db);
-    expect(seqs(await storage.appendEvents([progress('t', 1)]))).toEqual([1]);
-    // A batch that fails after its lock: the history table is gone.
-    await sql`ALTER TABLE rp_progress_history RENAME TO rp_away`.execute(db);
-    await expect(storage.appendEvents([progress('t', 2)])).rejects.toMatchObject({
-      code: 'STORAGE_UNAVAILABLE',
-    });
-    await sql`ALTER TABLE rp_away RENAME TO rp_progress_history`.execute(db);
-    expect(seqs(await storage.appendEvents([progress('t', 3)]))).toEqual([2]);
-    expect((await storage.getSnapshot('t'))?.state.message).toBe('event 3');
-    expect(reads).toEqual([['["t"]']]);
   });
 });
 

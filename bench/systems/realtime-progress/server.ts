@@ -37,7 +37,7 @@ async function openSqlite(): Promise<{ storage: StorageAdapter; close(): Promise
   database.pragma('synchronous = NORMAL');
   const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
   const { createSqlStorage } = await loadSql();
-  const storage = createSqlStorage({ db });
+  const storage = createSqlStorage({ db, sqliteDatabase: database });
   await storage.migrate();
   return {
     storage,

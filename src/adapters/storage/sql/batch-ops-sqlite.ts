@@ -11,7 +11,13 @@
 import { type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
 import type { TaskSnapshot } from '../types.js';
 import { type BatchOps, HISTORY_COLUMNS, TASK_COLUMNS } from './batch-ops.js';
-import { type DatabaseStamp, KnownSnapshots } from './known-snapshots.js';
+import {
+  type DatabaseStamp,
+  KnownSnapshots,
+  STAMP_QUERY,
+  type StampRow,
+  stampOf,
+} from './known-snapshots.js';
 import { snapshotFromRow, taskRow } from './rows.js';
 import type { SqlSchema, TableNames, TasksTable } from './schema.js';
 
@@ -50,11 +56,8 @@ export function sqliteBatchOps(tables: TableNames): BatchOps {
   // `WHERE true`: without it SQLite would read the upsert's ON CONFLICT as a join's ON.
   const insertRows = (table: RawBuilder<unknown>, columns: ReturnType<typeof columnsOf>, json: string) =>
     sql`INSERT INTO ${table} (${columns.list}) SELECT ${columns.fields} FROM json_each(${json}) WHERE true`;
-  const readStamp = async (trx: Transaction<SqlSchema>): Promise<DatabaseStamp> => {
-    const { rows } = await sql<{ version: number; changes: number }>`
-      SELECT data_version AS version, total_changes() AS changes FROM pragma_data_version()`.execute(trx);
-    return `${rows[0]?.version}:${rows[0]?.changes}`;
-  };
+  const readStamp = async (trx: Transaction<SqlSchema>): Promise<DatabaseStamp> =>
+    stampOf((await sql<StampRow>`${sql.raw(STAMP_QUERY)}`.execute(trx)).rows[0]);
 
   return {
     async lockTasks(trx, taskIds) {

@@ -11,6 +11,7 @@ import { appendBatch } from './append.js';
 import { portableBatchOps } from './batch-ops.js';
 import { postgresBatchOps } from './batch-ops-postgres.js';
 import { sqliteBatchOps } from './batch-ops-sqlite.js';
+import { sqlitePreparedBatchOps } from './batch-ops-sqlite-prepared.js';
 import { cleanup } from './cleanup.js';
 import { detectDialect, jsonColumnBytes, type SqlDialectName } from './dialect.js';
 import { createGroupCommit } from './group-commit.js';
@@ -23,7 +24,12 @@ import { validateConnection, validateEvents, validateSession } from './validate.
 
 export type { SqlDialectName } from './dialect.js';
 export { type MigrateSqlStorageOptions, migrateSqlStorage, migrationStatements } from './migrate.js';
-export { DEFAULT_SQL_OPTIONS, type SqlBatchOptions, type SqlStorageOptions } from './options.js';
+export {
+  DEFAULT_SQL_OPTIONS,
+  type SqlBatchOptions,
+  type SqliteDatabaseHandle,
+  type SqlStorageOptions,
+} from './options.js';
 export { sqlTableNames } from './schema.js';
 
 /** A SQL storage adapter; `migrate()` creates its tables now rather than before the first query. */
@@ -55,6 +61,11 @@ export function createSqlStorage(options: SqlStorageOptions): SqlStorage {
   // Without the host's plugins: a CamelCasePlugin would rename our columns in every result.
   const db = options.db.withoutPlugins() as unknown as Kysely<SqlSchema>;
   const dialect = options.dialect ?? detectDialect(db);
+  if (options.sqliteDatabase !== undefined && dialect !== 'sqlite') {
+    throw new TypeError(
+      `sqliteDatabase is for SQLite only; this Kysely instance is ${DIALECT_LABEL[dialect]}.`,
+    );
+  }
   const tables = typedTableNames(resolved.tablePrefix);
   const jsonBytes = jsonColumnBytes(dialect);
   const label = `${DIALECT_LABEL[dialect]} (tables ${resolved.tablePrefix}*)`;
@@ -92,7 +103,9 @@ export function createSqlStorage(options: SqlStorageOptions): SqlStorage {
       dialect === 'postgres'
         ? postgresBatchOps(tables)
         : dialect === 'sqlite'
-          ? sqliteBatchOps(tables)
+          ? options.sqliteDatabase !== undefined
+            ? sqlitePreparedBatchOps(options.sqliteDatabase, tables)
+            : sqliteBatchOps(tables)
           : portableBatchOps(dialect, tables),
     maxEventsPerTask: resolved.retention.maxEventsPerTask,
   };

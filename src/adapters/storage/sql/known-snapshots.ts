@@ -16,6 +16,17 @@ const MAX_TASKS = 10_000;
 /** `PRAGMA data_version` and `total_changes()`, joined. */
 export type DatabaseStamp = string;
 
+/** Reads the row {@link stampOf} takes. */
+export const STAMP_QUERY =
+  'SELECT data_version AS version, total_changes() AS changes FROM pragma_data_version()';
+
+export interface StampRow {
+  readonly version: number;
+  readonly changes: number;
+}
+
+export const stampOf = (row: StampRow | undefined): DatabaseStamp => `${row?.version}:${row?.changes}`;
+
 export class KnownSnapshots {
   readonly #snapshots = new Map<string, TaskSnapshot>();
   /** The stamp after this adapter's last committed batch. */
