@@ -28,7 +28,8 @@ export const createServer: CreateSystemServer = async (httpServer, config) => {
 
 /**
  * A file database in a temp directory with WAL and `synchronous = NORMAL`, the usual setting
- * for an embedded server (durable across process crashes; an fsync per checkpoint, not per commit).
+ * for an embedded server (durable across process crashes; an fsync per checkpoint, not per commit),
+ * and the adapter set up as `docs/storage-adapters.md` recommends for SQLite (`sqliteDatabase`).
  */
 async function openSqlite(): Promise<{ storage: StorageAdapter; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'rp-bench-'));
