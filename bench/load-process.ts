@@ -5,18 +5,22 @@
  * Usage (by the driver): node --import tsx bench/load-process.ts <system>
  */
 import { connectAcks } from './lib/ack-channel.js';
+import { RAW_CLIENT_ENV } from './lib/args.js';
 import { nowMs, sleep } from './lib/clock.js';
 import type { LoadCommands } from './lib/commands.js';
 import { createProfiler } from './lib/profiler.js';
 import { notifyParent, serve } from './lib/rpc.js';
 import { LatencyHistogram } from './lib/stats.js';
 import { createStormWatch } from './lib/storm-watch.js';
-import type { BenchClient, ConnectClient, SystemName } from './systems/types.js';
+import { type BenchClient, type ConnectClient, PROGRESS_PATH, type SystemName } from './systems/types.js';
 import { taskId } from './systems/wire.js';
 
 const CLIENTS: Record<SystemName, () => Promise<ConnectClient>> = {
   'raw-ws': async () => (await import('./systems/raw-ws/client.js')).connectClient,
-  'realtime-progress': async () => (await import('./systems/realtime-progress/client.js')).connectClient,
+  'realtime-progress': async () =>
+    process.env[RAW_CLIENT_ENV] === '1'
+      ? (await import('./systems/raw-ws/client.js')).rawClientFor(PROGRESS_PATH)
+      : (await import('./systems/realtime-progress/client.js')).connectClient,
   socketio: async () => (await import('./systems/socketio/client.js')).connectClient,
 };
 

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseBenchArgs } from './lib/args.js';
+import { parseBenchArgs, RAW_CLIENT_ENV } from './lib/args.js';
 import { BUILD_DIR_ENV, buildOurs } from './lib/build.js';
 import { nowMs } from './lib/clock.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
@@ -21,10 +21,13 @@ const startedMs = nowMs();
 const deadlineMs = startedMs + args.maxMinutes * 60_000;
 const machine = machineInfo();
 const source = sourceState();
-const runAs = args.fromSource ? 'run from src/ through tsx' : 'run as an esbuild bundle of src/ (like dist/)';
+const runAs = `${args.fromSource ? 'run from src/ through tsx' : 'run as an esbuild bundle of src/ (like dist/)'}${
+  args.rawClient ? '; realtime-progress loaded by raw ws clients (--raw-client), not ProgressClient' : ''
+}`;
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const elapsed = (): string => `${((nowMs() - startedMs) / 1_000).toFixed(0)}s`;
 
+if (args.rawClient) process.env[RAW_CLIENT_ENV] = '1';
 // Children inherit the environment: with it set, they load our package from the bundle.
 if (args.fromSource) delete process.env[BUILD_DIR_ENV];
 else {

@@ -16,10 +16,18 @@ export interface BenchArgs {
   readonly fromSource: boolean;
   /** Runs still queued when the run has taken this long are skipped (reported as missing). */
   readonly maxMinutes: number;
+  /**
+   * Load realtime-progress's server with raw ws's client instead of `ProgressClient` (a
+   * diagnostic: with the same client on both, a ratio is the servers' alone).
+   */
+  readonly rawClient: boolean;
 }
 
+/** Set for the child processes when `--raw-client` is given. */
+export const RAW_CLIENT_ENV = 'BENCH_RAW_CLIENT';
+
 export const USAGE = `Usage: npm run bench -- [--quick] [--only A,B,...] [--rounds N] [--systems raw-ws,realtime-progress,socketio]
-                         [--cpu-prof DIR] [--from-source] [--out FILE] [--max-minutes M]`;
+                         [--cpu-prof DIR] [--from-source] [--raw-client] [--out FILE] [--max-minutes M]`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const { values } = parseArgs({
@@ -32,6 +40,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'cpu-prof': { type: 'string' },
       out: { type: 'string', default: 'bench/results/latest.json' },
       'from-source': { type: 'boolean', default: false },
+      'raw-client': { type: 'boolean', default: false },
       'max-minutes': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -67,5 +76,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     out: values.out,
     fromSource: values['from-source'],
     maxMinutes,
+    rawClient: values['raw-client'],
   };
 }
