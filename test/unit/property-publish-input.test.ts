@@ -1,16 +1,18 @@
 /**
- * The publish path validates the common progress update by hand and sends everything else
- * through zod. The hand-written check must never accept what zod refuses, nor produce a
+ * The publish path validates the common progress update and task id by hand and sends
+ * everything else through zod. The hand-written check must never accept what zod refuses, nor produce a
  * different result; and it must actually take the common shapes (or it saves nothing).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   parseProgressUpdate,
+  parseTaskId,
   plainProgressUpdate,
   zodProgressUpdate,
 } from '../../src/server/publish-input.js';
 import { ProgressValidationError } from '../../src/shared/errors.js';
+import { TaskIdSchema } from '../../src/shared/protocol.js';
 
 const SEED = 20_261_128;
 
@@ -93,5 +95,20 @@ describe('progress update validation', () => {
     const parsed = parseProgressUpdate({ progress: 1, metadata });
     metadata.step = 'b';
     expect(parsed.metadata).toEqual({ step: 'a' });
+  });
+
+  it('takes a task id exactly when TaskIdSchema does, and refuses the rest with INVALID_TASK_ID', () => {
+    const taskId = fc.oneof(
+      fc.string({ maxLength: 120 }),
+      fc.constantFrom('', 'x'.repeat(100), 'x'.repeat(101), '\u{1F600}'.repeat(50), '\u{1F600}'.repeat(51)),
+      fc.constantFrom(null, undefined, 42, {}, ['t']),
+    );
+    fc.assert(
+      fc.property(taskId, (input) => {
+        if (TaskIdSchema.safeParse(input).success) expect(parseTaskId(input)).toBe(input);
+        else expect(() => parseTaskId(input)).toThrow(expect.objectContaining({ code: 'INVALID_TASK_ID' }));
+      }),
+      { seed: SEED, numRuns: 2_000 },
+    );
   });
 });
