@@ -86,6 +86,10 @@ interface Refusal {
 /** How often a slow consumer's socket is checked for having drained. */
 const SLOW_CHECK_INTERVAL_MS = 25;
 
+/** The `subscribed` answer for `taskId`, listing every task the connection follows. */
+const subscribedFrame = (connection: Connection, taskId: string, recovered?: boolean): string =>
+  JSON.stringify(subscribedMessage(taskId, [...connection.subscriptions.keys()], recovered));
+
 /** Resume failure reason: unknown, expired and foreign ids look the same from outside. */
 const SESSION_NOT_FOUND = 'SESSION_NOT_FOUND';
 
@@ -485,7 +489,7 @@ export class Hub {
     since: number | undefined,
   ): Promise<undefined> {
     if (since === undefined) {
-      connection.send(JSON.stringify(subscribedMessage(sub.taskId, [...connection.subscriptions.keys()])));
+      connection.send(subscribedFrame(connection, sub.taskId));
       return undefined;
     }
     sub.rewindTo = Math.min(since, sub.rewindTo ?? since);
@@ -614,12 +618,7 @@ export class Hub {
         const plan = await this.planCatchUp(sub.taskId, from);
         if (sub.closed || connection.closed) return;
         if (answer || plan.recovered === false) {
-          const subscribed = subscribedMessage(
-            sub.taskId,
-            [...connection.subscriptions.keys()],
-            plan.recovered,
-          );
-          connection.sendAll([JSON.stringify(subscribed), ...plan.frames]);
+          connection.sendAll([subscribedFrame(connection, sub.taskId, plan.recovered), ...plan.frames]);
         } else connection.sendAll(plan.frames);
         answer = false;
         sub.cursor = plan.cursor;
@@ -667,17 +666,15 @@ export class Hub {
   private async fillGap(connection: Connection, sub: Subscription, since: number): Promise<boolean> {
     const base = sub.baseCursor ?? 0;
     if (since > base) return false;
-    const subscribed = JSON.stringify(
-      subscribedMessage(sub.taskId, [...connection.subscriptions.keys()], true),
-    );
     if (since === base) {
-      connection.send(subscribed);
+      connection.send(subscribedFrame(connection, sub.taskId, true));
       return true;
     }
     const events = await this.deps.storage.getHistory(sub.taskId, { afterSeq: since, limit: base - since });
     if (events.length !== base - since || events[0]?.seq !== since + 1) return false;
     if (sub.closed || connection.closed) return true;
-    connection.sendAll([subscribed, ...events.map(encodeTaskEvent)]);
+    // Built after the await: the answer lists the subscriptions the connection has now.
+    connection.sendAll([subscribedFrame(connection, sub.taskId, true), ...events.map(encodeTaskEvent)]);
     sub.baseCursor = since;
     return true;
   }
