@@ -43,29 +43,25 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
         };
       }
       const payload = { task_id: taskId, ...event.data, status: 'running' as const, timestamp };
-      return {
-        ok: true,
-        event: { taskId, seq, type: 'progress', payload, createdAtMs: timestampMs },
-        snapshot: {
-          taskId,
-          seq,
-          state: payload,
-          error: '',
-          result: null,
-          createdAtMs,
-          updatedAtMs: timestampMs,
-        },
-      };
+      return appended(
+        { taskId, seq, type: 'progress', payload, createdAtMs: timestampMs },
+        payload,
+        '',
+        null,
+        createdAtMs,
+      );
     }
     case 'status': {
       const { status, error, result } = event.data;
       const payload = { task_id: taskId, status, error, result, timestamp };
       const state = { ...base, status, timestamp };
-      return {
-        ok: true,
-        event: { taskId, seq, type: 'status', payload, createdAtMs: timestampMs },
-        snapshot: { taskId, seq, state, error, result, createdAtMs, updatedAtMs: timestampMs },
-      };
+      return appended(
+        { taskId, seq, type: 'status', payload, createdAtMs: timestampMs },
+        state,
+        error,
+        result,
+        createdAtMs,
+      );
     }
     case 'error': {
       const payload = {
@@ -74,19 +70,28 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
         error: event.data.error,
         timestamp,
       };
-      return {
-        ok: true,
-        event: { taskId, seq, type: 'error', payload, createdAtMs: timestampMs },
-        snapshot: {
-          taskId,
-          seq,
-          state: base,
-          error: snapshot?.error ?? '',
-          result: snapshot?.result ?? null,
-          createdAtMs,
-          updatedAtMs: timestampMs,
-        },
-      };
+      return appended(
+        { taskId, seq, type: 'error', payload, createdAtMs: timestampMs },
+        base,
+        snapshot?.error ?? '',
+        snapshot?.result ?? null,
+        createdAtMs,
+      );
     }
   }
+}
+
+/**
+ * The stored event and the task's snapshot after it (a plain function, not a closure made per
+ * append: this runs for every event).
+ */
+function appended(
+  event: StoredTaskEvent,
+  state: TaskSnapshot['state'],
+  error: string,
+  result: unknown,
+  createdAtMs: number,
+): ApplyResult {
+  const { taskId, seq, createdAtMs: updatedAtMs } = event;
+  return { ok: true, event, snapshot: { taskId, seq, state, error, result, createdAtMs, updatedAtMs } };
 }
