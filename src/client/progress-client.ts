@@ -9,7 +9,7 @@
  * drops what arrives twice.
  */
 import { EventEmitter } from 'eventemitter3';
-import { parseFrame } from '../shared/frames.js';
+import { parseFrame, parseJson } from '../shared/frames.js';
 import type {
   ProgressMessage,
   ServerMessage,
@@ -259,17 +259,8 @@ export class ProgressClient extends EventEmitter<ProgressClientEvents> {
   #receive(data: string): void {
     // One message per frame is the rule: parsed as is, with no array or wrapper per message.
     // Batched (`\n`-separated) and pretty-printed frames go through `parseFrame`.
-    if (!data.includes('\n')) {
-      let message: unknown;
-      try {
-        message = JSON.parse(data);
-      } catch {
-        return;
-      }
-      this.#accept(message);
-      return;
-    }
-    for (const parsed of parseFrame(data)) this.#accept(parsed?.value);
+    if (!data.includes('\n')) this.#accept(parseJson(data));
+    else for (const parsed of parseFrame(data)) this.#accept(parsed?.value);
   }
 
   #accept(message: unknown): void {

@@ -21,10 +21,16 @@ export function parseFrame(data: string): Array<{ value: unknown } | undefined> 
   return whole === undefined ? parsed : [whole];
 }
 
-function tryParseJson(text: string): { value: unknown } | undefined {
+/** The JSON value of `text`, or `undefined` when it is not JSON (no JSON text parses to `undefined`). */
+export function parseJson(text: string): unknown {
   try {
-    return { value: JSON.parse(text) };
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+function tryParseJson(text: string): { value: unknown } | undefined {
+  const value = parseJson(text);
+  return value === undefined ? undefined : { value };
 }
