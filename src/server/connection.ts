@@ -208,10 +208,10 @@ export class Connection {
       if (Date.now() - (this.slowSinceMs ?? 0) > this.policy.slowConsumerGraceMs) this.hooks.tooSlow(this);
       return;
     }
-    const held = this.held ?? new Map<Subscription, HeldProgress>();
+    const { held } = this;
     this.dispose();
     this.slowSinceMs = undefined;
-    for (const [sub, progress] of held) this.sendHeld(sub, progress);
+    if (held !== undefined) for (const [sub, progress] of held) this.sendHeld(sub, progress);
   }
 
   private releaseHeld(sub: Subscription): void {
