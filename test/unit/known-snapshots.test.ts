@@ -34,14 +34,20 @@ describe('KnownSnapshots', () => {
     batch(known, '1:0', '1:2', [snapshot('a', 1), snapshot('b', 1)]);
     batch(known, '1:2', '1:3', [snapshot('a', 2)]);
     known.begin('1:3');
-    expect([known.get('a')?.seq, known.get('b')?.seq]).toEqual([2, 1]);
+    expect(known.lookup(['a', 'b', 'c'])).toEqual({
+      snapshots: new Map([
+        ['a', snapshot('a', 2)],
+        ['b', snapshot('b', 1)],
+      ]),
+      unknown: ['c'],
+    });
   });
 
   it('forgets everything when a batch begins at any other stamp', () => {
     const known = new KnownSnapshots();
     batch(known, '1:0', '1:1', [snapshot('a', 1)]);
     known.begin('2:1');
-    expect(known.get('a')).toBeUndefined();
+    expect(known.lookup(['a'])).toEqual({ snapshots: new Map(), unknown: ['a'] });
   });
 
   it('trusts nothing after a batch that did not commit', () => {
@@ -50,7 +56,7 @@ describe('KnownSnapshots', () => {
     known.begin('1:1');
     known.written('1:2'); // rolled back: committed() never comes
     known.begin('1:2');
-    expect(known.get('a')).toBeUndefined();
+    expect(known.lookup(['a'])).toEqual({ snapshots: new Map(), unknown: ['a'] });
   });
 
   it('holds at most 10,000 tasks, dropping the least recently written', () => {
@@ -59,11 +65,12 @@ describe('KnownSnapshots', () => {
     batch(known, '1:0', '1:1', many);
     batch(known, '1:1', '1:2', [snapshot('t0', 2), snapshot('new', 1)]);
     known.begin('1:2');
-    expect([known.get('t0')?.seq, known.get('new')?.seq, known.get('t1'), known.get('t2')?.seq]).toEqual([
+    const { snapshots, unknown } = known.lookup(['t0', 'new', 't1', 't2']);
+    expect([snapshots.get('t0')?.seq, snapshots.get('new')?.seq, snapshots.get('t2')?.seq, unknown]).toEqual([
       2,
       1,
-      undefined,
       1,
+      ['t1'],
     ]);
   });
 });

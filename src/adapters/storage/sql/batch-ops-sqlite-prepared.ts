@@ -8,7 +8,6 @@
  * transaction, so nothing else runs on it meanwhile.
  */
 import type { Selectable } from 'kysely';
-import type { TaskSnapshot } from '../types.js';
 import { type BatchOps, HISTORY_COLUMNS, TASK_COLUMNS } from './batch-ops.js';
 import { KnownSnapshots, STAMP_QUERY, type StampRow, stampOf } from './known-snapshots.js';
 import type { SqliteDatabaseHandle } from './options.js';
@@ -56,13 +55,8 @@ export function sqlitePreparedBatchOps(database: SqliteDatabaseHandle, tables: T
       // As in batch-ops-sqlite.ts: the write lock first, then the stamp, then unknown tasks.
       statements.lock.run();
       known.begin(stamp());
-      const snapshots = new Map<string, TaskSnapshot | null>();
-      for (const taskId of taskIds) {
-        const cached = known.get(taskId);
-        if (cached !== undefined) {
-          snapshots.set(taskId, cached);
-          continue;
-        }
+      const { snapshots, unknown } = known.lookup(taskIds);
+      for (const taskId of unknown) {
         const row = statements.task.get(taskId) as Selectable<TasksTable> | undefined;
         if (row !== undefined) snapshots.set(taskId, snapshotFromRow(row));
       }

@@ -9,7 +9,6 @@
  * each history row into its four b-trees and rewriting each task's row, is about 40 of it.
  */
 import { type RawBuilder, type Selectable, sql, type Transaction } from 'kysely';
-import type { TaskSnapshot } from '../types.js';
 import { type BatchOps, HISTORY_COLUMNS, TASK_COLUMNS } from './batch-ops.js';
 import {
   type DatabaseStamp,
@@ -66,13 +65,7 @@ export function sqliteBatchOps(tables: TableNames): BatchOps {
       // those the batch writes over. (No row needs reserving: the lock covers new tasks too.)
       await sql`UPDATE ${tasks} SET seq = seq WHERE false`.execute(trx);
       known.begin(await readStamp(trx));
-      const snapshots = new Map<string, TaskSnapshot | null>();
-      const unknown: string[] = [];
-      for (const taskId of taskIds) {
-        const snapshot = known.get(taskId);
-        if (snapshot === undefined) unknown.push(taskId);
-        else snapshots.set(taskId, snapshot);
-      }
+      const { snapshots, unknown } = known.lookup(taskIds);
       for (const ids of chunks(unknown, ROWS_PER_STATEMENT)) {
         const { rows } = await sql<Selectable<TasksTable>>`
           SELECT * FROM ${tasks} WHERE task_id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`.execute(

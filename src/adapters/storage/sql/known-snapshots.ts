@@ -40,8 +40,16 @@ export class KnownSnapshots {
     this.#pendingStamp = undefined;
   }
 
-  get(taskId: string): TaskSnapshot | undefined {
-    return this.#snapshots.get(taskId);
+  /** The known snapshots of `taskIds`, and the ids the batch must read from the database. */
+  lookup(taskIds: readonly string[]): { snapshots: Map<string, TaskSnapshot | null>; unknown: string[] } {
+    const snapshots = new Map<string, TaskSnapshot | null>();
+    const unknown: string[] = [];
+    for (const taskId of taskIds) {
+      const snapshot = this.#snapshots.get(taskId);
+      if (snapshot === undefined) unknown.push(taskId);
+      else snapshots.set(taskId, snapshot);
+    }
+    return { snapshots, unknown };
   }
 
   /** The batch in progress has done all its writes; the database now reads `stamp`. */
