@@ -167,6 +167,7 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
     },
   };
 }
+
 function closedWithin(ws: WebSocket, graceMs: number): Promise<void> {
   if (ws.readyState === ws.CLOSED) return Promise.resolve();
   return new Promise((resolve) => {

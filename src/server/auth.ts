@@ -8,6 +8,7 @@ import type { Authenticate, Authorize, AuthRequest, Identity, Logger } from './t
  * Over-long values are clipped to the seed's column sizes.
  */
 export const queryIdentity: Authenticate = (request) => {
+  // An upgrade's request reads its query without building the URL it would otherwise build here.
   const query = request instanceof NodeAuthRequest ? request.query : request.url.searchParams;
   return {
     userId: (query.get('user_id') || 'anonymous').slice(0, LIMITS.userIdChars),
@@ -46,9 +47,11 @@ export class NodeAuthRequest implements AuthRequest {
   /** The query's parameters, without building the whole URL. */
   get query(): URLSearchParams {
     if (this.#url !== undefined) return this.#url.searchParams;
-    const target = this.req.url ?? '';
-    const start = target.indexOf('?');
-    this.#query ??= new URLSearchParams(start === -1 ? '' : target.slice(start + 1));
+    if (this.#query === undefined) {
+      const target = this.req.url ?? '';
+      const start = target.indexOf('?');
+      this.#query = new URLSearchParams(start === -1 ? '' : target.slice(start + 1));
+    }
     return this.#query;
   }
 }
