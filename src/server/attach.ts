@@ -5,7 +5,6 @@
  */
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import * as wsModule from 'ws';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { CloseCode, ERROR_CODE_INFO, type ErrorCode } from '../shared/codes.js';
 import { LIMITS } from '../shared/protocol.js';
@@ -191,26 +190,3 @@ function refuse(socket: Duplex, code: ErrorCode, message: string): void {
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
-
-/**
- * Text messages framed for the wire (each unmasked, final, uncompressed) in one buffer: built
- * once per broadcast and written as is to every recipient's socket, or several messages for
- * one socket in a single write.
- */
-export function frameTexts(texts: readonly string[]): Uint8Array {
-  const parts: Buffer[] = [];
-  for (const text of texts) parts.push(...Sender.frame(Buffer.from(text), FRAME_OPTIONS));
-  return Buffer.concat(parts);
-}
-
-const FRAME_OPTIONS = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false } as const;
-
-/** ws's frame builder (its `Sender` export), which @types/ws does not declare. */
-const { Sender } = wsModule as unknown as {
-  Sender: {
-    frame(
-      data: Buffer,
-      options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean },
-    ): Buffer[];
-  };
-};
