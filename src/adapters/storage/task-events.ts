@@ -3,8 +3,9 @@
  * the snapshot update. Pure, so adapters call it inside their own transaction.
  */
 import { rfc3339 } from '../../shared/messages.js';
+import type { ProgressPayload } from '../../shared/protocol.js';
 import { TERMINAL_STATUSES } from '../../shared/protocol.js';
-import type { NewTaskEvent, StoredTaskEvent, TaskSnapshot } from './types.js';
+import type { NewTaskEvent, ProgressInput, StoredTaskEvent, TaskSnapshot } from './types.js';
 
 export type ApplyResult =
   | { readonly ok: true; readonly event: StoredTaskEvent; readonly snapshot: TaskSnapshot }
@@ -42,7 +43,7 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
           message: `Task "${taskId}" is ${base.status}; reopen it with setStatus(taskId, 'running') before publishing progress.`,
         };
       }
-      const payload = { task_id: taskId, ...event.data, status: 'running' as const, timestamp };
+      const payload = progressPayload(taskId, event.data, timestamp);
       return appended(
         { taskId, seq, type: 'progress', payload, createdAtMs: timestampMs },
         payload,
@@ -79,6 +80,29 @@ export function applyTaskEvent(snapshot: TaskSnapshot | null, event: NewTaskEven
       );
     }
   }
+}
+
+/**
+ * A progress event's payload, in the wire's key order. Written out rather than spread from
+ * `data`: a spread costs several times a literal, and most when it runs cold, as it does for
+ * every event of a quiet server.
+ */
+function progressPayload(taskId: string, data: ProgressInput, timestamp: string): ProgressPayload {
+  const { progress, current_step, total_steps, completed_steps, message, metadata } = data;
+  const status = 'running';
+  return metadata === undefined
+    ? { task_id: taskId, progress, current_step, total_steps, completed_steps, message, status, timestamp }
+    : {
+        task_id: taskId,
+        progress,
+        current_step,
+        total_steps,
+        completed_steps,
+        message,
+        metadata,
+        status,
+        timestamp,
+      };
 }
 
 /**
