@@ -1,11 +1,13 @@
 /**
- * The server's decoder for client frames: validates with zod, never throws, and names the
- * problem with an error code so the server can answer with a coded `error` message.
+ * The server's decoder for client frames: validates with zod (the common subscribe and
+ * unsubscribe by hand), never throws, and names the problem with an error code so the server
+ * can answer with a coded `error` message.
  */
 import type { ErrorCode } from './codes.js';
 import { parseFrame } from './frames.js';
 import {
   type ClientMessage,
+  LIMITS,
   PingMessageSchema,
   SubscribeMessageSchema,
   TaskIdSchema,
@@ -41,6 +43,8 @@ export function decodeClientValue(value: unknown): DecodedClientMessage {
         taskId,
       );
     }
+    const plain = plainAction(record);
+    if (plain !== undefined) return { ok: true, message: plain };
     if (!TaskIdSchema.safeParse(record.task_id).success) {
       return failure('INVALID_TASK_ID', 'task_id must be a string of 1 to 100 characters.', taskId);
     }
@@ -67,6 +71,23 @@ export function decodeClientValue(value: unknown): DecodedClientMessage {
     'A message must have "action" (subscribe, unsubscribe) or "type" (ping).',
     taskId,
   );
+}
+
+/**
+ * The subscribe or unsubscribe nearly every client sends (a short task id, no `since` or a
+ * valid one), accepted without zod: a client's first subscribe is part of every connection's
+ * setup. `undefined` for anything else, which zod then decides and words.
+ */
+function plainAction(record: Record<string, unknown>): ClientMessage | undefined {
+  const { action, task_id: taskId } = record;
+  if (typeof taskId !== 'string' || taskId.length < 1 || taskId.length > LIMITS.taskIdChars) return undefined;
+  if (action === 'unsubscribe') return { action, task_id: taskId };
+  if (action !== 'subscribe') return undefined;
+  const { since } = record;
+  if (since === undefined) return 'since' in record ? undefined : { action, task_id: taskId };
+  return typeof since === 'number' && Number.isSafeInteger(since) && since >= 0
+    ? { action, task_id: taskId, since }
+    : undefined;
 }
 
 function failure(code: ErrorCode, error: string, taskId = ''): DecodedClientMessage {
