@@ -34,13 +34,27 @@ export interface SessionOptions {
   readonly profileName: string;
 }
 
+/**
+ * Extra Node flags for the server process and the load generator, space-separated, for
+ * diagnosis only (`--trace-gc`, `--no-turbo-inlining` for a profile that names inlined
+ * functions): Node refuses most V8 flags in `NODE_OPTIONS`.
+ */
+const SERVER_FLAGS_ENV = 'BENCH_SERVER_FLAGS';
+const LOAD_FLAGS_ENV = 'BENCH_LOAD_FLAGS';
+
+const nodeFlags = (name: string): string[] => process.env[name]?.split(' ').filter(Boolean) ?? [];
+
 export async function withSession<T>(
   options: SessionOptions,
   body: (session: Session) => Promise<T>,
 ): Promise<T> {
   const args: ServerProcessArgs = { system: options.system, config: options.config };
-  const serverChild = start(SERVER_SCRIPT, ['--expose-gc'], [JSON.stringify(args)]);
-  const loadChild = start(LOAD_SCRIPT, [], [options.system]);
+  const serverChild = start(
+    SERVER_SCRIPT,
+    ['--expose-gc', ...nodeFlags(SERVER_FLAGS_ENV)],
+    [JSON.stringify(args)],
+  );
+  const loadChild = start(LOAD_SCRIPT, nodeFlags(LOAD_FLAGS_ENV), [options.system]);
   const server = new Rpc<ServerCommands>(serverChild, `${options.system} server`);
   const load = new Rpc<LoadCommands>(loadChild, `${options.system} load generator`);
   try {
