@@ -37,6 +37,15 @@ const publisher = createPublisher(server);
 const gc = (globalThis as { gc?: () => void }).gc;
 const profiler = createProfiler();
 
+/** Full collections, several with turns of the loop between: weak callbacks and finalisers run late. */
+async function collectGarbage(): Promise<void> {
+  if (gc === undefined) throw new Error('run with --expose-gc');
+  for (let pass = 0; pass < 3; pass++) {
+    gc();
+    await sleep(20);
+  }
+}
+
 const ackPort = await listenForAcks((delivered) => publisher.ack(delivered));
 
 serve<ServerCommands>({
@@ -56,14 +65,13 @@ serve<ServerCommands>({
     return { cpuUs: user + sys, atMs: nowMs() };
   },
   async memory() {
-    if (gc === undefined) throw new Error('run with --expose-gc');
-    // Several passes with turns of the loop between: weak callbacks and finalisers run late.
-    for (let pass = 0; pass < 3; pass++) {
-      gc();
-      await sleep(20);
-    }
+    await collectGarbage();
     const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
     return { rss, heapUsed, external, arrayBuffers };
+  },
+  async settle() {
+    await collectGarbage();
+    return null;
   },
   async drop({ tasks }) {
     const dropAtMs = nowMs();

@@ -36,6 +36,8 @@ export type ServerCommands = {
   cpu: { args: null; result: CpuSample };
   /** Memory after full garbage collections. */
   memory: { args: null; result: MemorySample };
+  /** Full garbage collections, so that a setup's garbage is not collected inside the next measured phase. */
+  settle: { args: null; result: null };
   /**
    * Destroys every upgraded socket, waits until the system has noticed, then publishes one
    * event per task (the events the clients must get replayed).
