@@ -30,6 +30,9 @@ export interface Attachment {
   close(drainMs?: number): Promise<void>;
 }
 
+/** Sockets pinged per turn of the event loop in a heartbeat round (each ping is a write). */
+const PINGS_PER_TURN = 100;
+
 /** How long `close()` waits for clients to finish the close handshake before cutting them. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -141,18 +144,32 @@ export function attachWebSocketServer(httpServer: Server, deps: AttachDeps): Att
 
   httpServer.on('upgrade', onUpgrade);
 
+  /**
+   * One heartbeat round over `sockets`, `PINGS_PER_TURN` of them per turn of the event loop: a
+   * ping is a write, and ten thousand of them in one go would hold every event for their whole
+   * duration.
+   */
+  const pingFrom = (sockets: readonly ProgressSocket[], start: number): void => {
+    if (closing) return;
+    const end = Math.min(start + PINGS_PER_TURN, sockets.length);
+    for (let index = start; index < end; index++) {
+      const ws = sockets[index]!;
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.awaitingPong) {
+        ws.terminate();
+        continue;
+      }
+      ws.awaitingPong = true;
+      ws.ping();
+    }
+    if (end < sockets.length) setImmediate(pingFrom, sockets, end);
+  };
   const heartbeat =
     options.heartbeat.intervalMs > 0
-      ? setInterval(() => {
-          for (const ws of wss.clients as Set<ProgressSocket>) {
-            if (ws.awaitingPong) {
-              ws.terminate();
-              continue;
-            }
-            ws.awaitingPong = true;
-            ws.ping();
-          }
-        }, options.heartbeat.intervalMs).unref()
+      ? setInterval(
+          () => pingFrom([...(wss.clients as Set<ProgressSocket>)], 0),
+          options.heartbeat.intervalMs,
+        ).unref()
       : undefined;
 
   return {

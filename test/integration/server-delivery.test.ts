@@ -95,6 +95,25 @@ describe('liveness and backpressure', () => {
     expect(client.ws.readyState).toBe(client.ws.OPEN);
   });
 
+  it('pings every socket when a heartbeat round takes several turns of the loop, and drops only the silent ones', async () => {
+    t = await startServer({ heartbeat: { intervalMs: 100 } });
+    const server = t;
+    // More sockets than one turn pings (100); the silent ones connect last, so a later turn pings them.
+    const answering = await Promise.all(
+      Array.from({ length: 150 }, () => connectRaw(server.wsUrl('user_id=u'))),
+    );
+    const silent = await Promise.all(
+      Array.from({ length: 5 }, () => connectRaw(server.wsUrl('user_id=u'), { autoPong: false })),
+    );
+    clients.push(...answering, ...silent);
+    const pings = answering.map(() => 0);
+    for (const [index, client] of answering.entries()) client.ws.on('ping', () => pings[index]!++);
+    for (const client of silent) expect((await client.closed).code).toBe(1006);
+    await waitUntil(() => pings.every((count) => count >= 2));
+    expect(answering.every((client) => client.ws.readyState === client.ws.OPEN)).toBe(true);
+    expect(server.server.stats().totalClients).toBe(150);
+  });
+
   it.each(['user_id=slow', 'user_id=slow&batch=1'])(
     'closes a connection whose send buffer passes the hard limit with 4009, even if the publisher never yields (%s)',
     async (query) => {
