@@ -11,7 +11,7 @@ import type {
   UnsubscribedMessage,
 } from './protocol.js';
 
-/** The latest time a `Date` can hold (100,000,000 days after 1970). */
+/** The furthest a `Date` reaches from 1970, either way (100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
 
 let lastTimestamp = { ms: Number.NaN, text: '' };

@@ -3,8 +3,7 @@
  * the snapshot update. Pure, so adapters call it inside their own transaction.
  */
 import { rfc3339 } from '../../shared/messages.js';
-import type { ProgressPayload } from '../../shared/protocol.js';
-import { TERMINAL_STATUSES } from '../../shared/protocol.js';
+import { type ProgressPayload, TERMINAL_STATUSES } from '../../shared/protocol.js';
 import type { NewTaskEvent, ProgressInput, StoredTaskEvent, TaskSnapshot } from './types.js';
 
 export type ApplyResult =
