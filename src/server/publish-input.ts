@@ -5,7 +5,13 @@
 import * as z from 'zod';
 import type { ProgressInput } from '../adapters/storage/types.js';
 import { ProgressValidationError } from '../shared/errors.js';
-import { LIMITS, TaskIdSchema, type TaskStatus, TaskStatusSchema } from '../shared/protocol.js';
+import {
+  isPlainTaskId,
+  LIMITS,
+  TaskIdSchema,
+  type TaskStatus,
+  TaskStatusSchema,
+} from '../shared/protocol.js';
 
 /** A progress update as `publish(taskId, update)` takes it. */
 export interface ProgressUpdate {
@@ -69,7 +75,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 export function parseTaskId(taskId: unknown): string {
   // The common case without zod: on every publish, where it is the only schema check left.
-  if (typeof taskId === 'string' && taskId.length >= 1 && taskId.length <= LIMITS.taskIdChars) return taskId;
+  if (isPlainTaskId(taskId)) return taskId;
   const result = TaskIdSchema.safeParse(taskId);
   if (result.success) return result.data;
   throw new ProgressValidationError(

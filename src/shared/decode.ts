@@ -7,7 +7,7 @@ import type { ErrorCode } from './codes.js';
 import { parseFrame } from './frames.js';
 import {
   type ClientMessage,
-  LIMITS,
+  isPlainTaskId,
   PingMessageSchema,
   SubscribeMessageSchema,
   TaskIdSchema,
@@ -80,7 +80,7 @@ export function decodeClientValue(value: unknown): DecodedClientMessage {
  */
 function plainAction(record: Record<string, unknown>): ClientMessage | undefined {
   const { action, task_id: taskId } = record;
-  if (typeof taskId !== 'string' || taskId.length < 1 || taskId.length > LIMITS.taskIdChars) return undefined;
+  if (!isPlainTaskId(taskId)) return undefined;
   if (action === 'unsubscribe') return { action, task_id: taskId };
   if (action !== 'subscribe') return undefined;
   const { since } = record;

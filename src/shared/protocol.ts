@@ -27,6 +27,13 @@ export const LIMITS = {
 
 export const TaskIdSchema = z.string().min(1).max(LIMITS.taskIdChars);
 
+/**
+ * A task id `TaskIdSchema` accepts, checked without zod for the hot paths (every publish, every
+ * subscribe). `false` only means "not this easy case": zod then decides and words the error.
+ */
+export const isPlainTaskId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= LIMITS.taskIdChars;
+
 // ---------------------------------------------------------------------------------------
 // Client -> server
 
